@@ -1,0 +1,67 @@
+"""Shared fixtures: tiny synthetic data, the real MNIST file when present, seeding."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.config import ModelConfig, TrainConfig
+from core.data import Dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    random.seed(0)
+    np.random.seed(0)
+
+
+def make_raw(n_train: int = 600, n_test: int = 200, side: int = 28, seed: int = 0) -> dict[str, np.ndarray]:
+    """MNIST-like uint8 arrays: sparse strokes of bright pixels on black, labels 0..9."""
+    rng = np.random.default_rng(seed)
+
+    def images(n):
+        x = rng.random((n, side, side)) ** 6 * 255  # mostly dark, a few bright pixels
+        x[:, :2, :] = 0  # an always-black border, as in MNIST
+        return x.astype(np.uint8)
+
+    return {
+        "x_train": images(n_train),
+        "y_train": rng.integers(0, 10, n_train).astype(np.uint8),
+        "x_test": images(n_test),
+        "y_test": rng.integers(0, 10, n_test).astype(np.uint8),
+    }
+
+
+def make_data(**kwargs) -> Dataset:
+    raw = make_raw(**kwargs)
+    return Dataset.from_arrays(raw["x_train"], raw["y_train"], raw["x_test"], raw["y_test"], source="synthetic")
+
+
+def build_train_cfg(**overrides) -> TrainConfig:
+    """A training config for tiny data: few epochs, float32 unless asked otherwise."""
+    return TrainConfig(**({"max_epochs": 3, "precision": "float32"} | overrides))
+
+
+def build_model_cfg(**overrides) -> ModelConfig:
+    return ModelConfig(**({"lambda_k": 1e-3, "lambda_a": 1e-3} | overrides))
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> Dataset:
+    return make_data()
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    """The real MNIST file (MNIST_PATH, else ../shared/data/mnist.npz); skips if absent."""
+    path = Path(os.environ.get("MNIST_PATH") or SHARED_MNIST)
+    if not path.is_file():
+        pytest.skip(f"real MNIST not found at {path}; set MNIST_PATH to run this test")
+    return path
