@@ -1,15 +1,57 @@
-"""Dashboard entry point (placeholder until the dashboard issue lands).
+"""Dashboard entry point: navigation, the shared sidebar, and the first-run guidance.
 
-The dashboard will show, for any (lambda_k, lambda_a) of the grid, the loss and
-sparsity curves, the encoder's filters, reconstructions, cosine-similarity
-box plots, t-SNE maps and K-means silhouettes, read from models_cache/.
+    streamlit run app/streamlit_app.py
+
+Every page reads finished artifacts from models_cache/ (see core.results);
+nothing here imports TensorFlow. Training, when asked for, runs in a separate
+`python -m core prepare` process.
 """
 
-import streamlit as st
+import sys
+from pathlib import Path
 
-st.set_page_config(page_title="What regularization does to a hidden code", layout="wide")
-st.title("What regularization does to a neural network's hidden code")
-st.info(
-    "The interactive dashboard is coming next. For now, train the models it will show with "
-    "`python -m core train` and see what is ready with `python -m core status`."
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `core` and `app` importable under streamlit run
+
+import streamlit as st  # noqa: E402
+
+from app import state  # noqa: E402
+from core.config import SweepGrid  # noqa: E402
+
+st.set_page_config(
+    page_title="What regularization does to a hidden code", page_icon=":material/neurology:", layout="wide"
 )
+
+VIEWS = Path(__file__).resolve().parent / "views"
+PAGES = [
+    st.Page(VIEWS / "overview.py", title="Overview: loss and sparsity", icon=":material/show_chart:", default=True),
+    st.Page(VIEWS / "filters.py", title="Filters", icon=":material/grid_view:"),
+    st.Page(VIEWS / "reconstructions.py", title="Reconstructions", icon=":material/image:"),
+    st.Page(VIEWS / "similarity.py", title="Similarity", icon=":material/candlestick_chart:"),
+    st.Page(VIEWS / "tsne.py", title="t-SNE maps", icon=":material/scatter_plot:"),
+    st.Page(VIEWS / "clusters.py", title="Clusters", icon=":material/workspaces:"),
+]
+
+
+def first_run() -> None:
+    """Shown instead of every page while the cache holds no model at all."""
+    default = SweepGrid.default()
+    n = len(default.lambda_k) * len(default.lambda_a)
+    st.title("What regularization does to a neural network's hidden code")
+    st.markdown(
+        "This dashboard shows how a small neural network (an *autoencoder*) compresses images of handwritten "
+        "digits into a code of 196 numbers, and what two kinds of **regularization** — penalties that push "
+        "the network towards simpler solutions — do to that code."
+    )
+    st.info(
+        f"No trained models yet. The dashboard needs the {n} models of its grid, trained and analysed once "
+        "(about 25 minutes on a 2-core laptop). Start it here, or in a terminal with `python -m core prepare`.",
+        icon=":material/waving_hand:",
+    )
+    state.job_panel(list(default.lambda_k), list(default.lambda_a), label=f"Prepare all {n} models")
+
+
+if not state.cells():
+    first_run()
+else:
+    state.sidebar()
+    st.navigation(PAGES).run()

@@ -138,6 +138,12 @@ ORIGINAL_LAMBDA_K: tuple[float, ...] = tuple(float(v) for v in np.linspace(0, 1e
 ORIGINAL_LAMBDA_A: tuple[float, ...] = (0.0,)
 
 
+# The dashboard's default grid: the original sweep, crossed with an activity
+# regularizer axis from none to strong (test-set code density from ~1 down
+# to below 0.5; measured values in the README).
+DEFAULT_LAMBDA_A: tuple[float, ...] = (0.0, 1e-4, 3e-4, 1e-3)
+
+
 @dataclass(frozen=True)
 class SweepGrid:
     """A grid lambda_k x lambda_a; each cell is one model.
@@ -158,9 +164,63 @@ class SweepGrid:
             checked = sorted({check_lambda(name, v) for v in values})
             object.__setattr__(self, name, tuple(checked))
 
+    @classmethod
+    def original(cls) -> SweepGrid:
+        """The original notebook's sweep: 10 lambda_k, lambda_a = 0."""
+        return cls(ORIGINAL_LAMBDA_K, ORIGINAL_LAMBDA_A)
+
+    @classmethod
+    def default(cls) -> SweepGrid:
+        """The dashboard's grid: the original sweep x DEFAULT_LAMBDA_A."""
+        return cls(ORIGINAL_LAMBDA_K, DEFAULT_LAMBDA_A)
+
     def cells(self) -> list[ModelConfig]:
         """Every (lambda_k, lambda_a) cell, lambda_a-major."""
         return [ModelConfig(lambda_k=k, lambda_a=a) for a in self.lambda_a for k in self.lambda_k]
 
     def to_dict(self) -> dict[str, Any]:
         return {"lambda_k": list(self.lambda_k), "lambda_a": list(self.lambda_a)}
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """What `core.analysis` computes for each trained model (DESIGN §1, analyses 1-7).
+
+    Args:
+        n_reconstructions: the first N test images shown as reconstructions.
+        n_cosine: the first N test images whose pairwise cosine similarities are grouped.
+        tsne_perplexity: t-SNE perplexity (scikit-learn's and openTSNE's default).
+        tsne_exaggeration_iter, tsne_iter: openTSNE's two optimisation phases.
+            Fewer than openTSNE's 250 + 500 because every map starts from
+            the same layout (the test images' pixel PCA), not from scratch;
+            bench/analysis.py checks that trustworthiness stays at the original's.
+        kmeans_ks: the numbers of clusters for the silhouette analysis.
+        seed: seeds t-SNE and K-means.
+    """
+
+    n_reconstructions: int = 20
+    n_cosine: int = 1000
+    tsne_perplexity: float = 30.0
+    tsne_exaggeration_iter: int = 250
+    tsne_iter: int = 500
+    kmeans_ks: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 9, 10)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_int("n_reconstructions", self.n_reconstructions, 1)
+        _check_int("n_cosine", self.n_cosine, 2)
+        _check_int("tsne_exaggeration_iter", self.tsne_exaggeration_iter, 0)
+        _check_int("tsne_iter", self.tsne_iter, 1)
+        _check_int("seed", self.seed, 0)
+        object.__setattr__(self, "tsne_perplexity", check_lambda("tsne_perplexity", self.tsne_perplexity))
+        ks = tuple(_check_int("kmeans_ks", k, 2) for k in self.kmeans_ks)
+        if not ks:
+            raise ConfigError("kmeans_ks needs at least one value.")
+        object.__setattr__(self, "kmeans_ks", ks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"kmeans_ks": list(self.kmeans_ks)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AnalysisConfig:
+        return cls(**(d | {"kmeans_ks": tuple(d["kmeans_ks"])}))

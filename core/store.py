@@ -8,13 +8,16 @@ versions of the libraries that change the numbers:
         config.json     what was trained, on which data, with which libraries
         history.json    per-epoch losses, epochs, seconds, finished_at
         weights.npz     W1 b1 W2 b2 (float32; read with allow_pickle=False)
+        analysis.npz    the analyses' arrays (core.analysis), once computed
+        analysis.json   the analyses' scalars and settings
         manifest.json   size and SHA-256 of every file above; written last
 
 Every file is written to a temporary name in the same folder and moved into
 place with `os.replace`, and the manifest comes last, so an entry is
 complete exactly when its manifest is present and every checksum matches.
 Anything else (a killed writer, a truncated or edited file) is reported in one
-line and treated as missing, never returned. A lock file beside the entry
+line and treated as missing, never returned. The analysis files are checked
+on their own: a damaged analysis is recomputed without retraining the model. A lock file beside the entry
 keeps two processes from training the same model; a lock left by a killed
 process is recognised as stale and taken over.
 """
@@ -49,6 +52,10 @@ CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
 WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
+ANALYSIS_ARRAYS_FILE = "analysis.npz"
+ANALYSIS_META_FILE = "analysis.json"
+MODEL_FILES = (WEIGHTS_FILE, CONFIG_FILE, HISTORY_FILE)
+ANALYSIS_FILES = (ANALYSIS_ARRAYS_FILE, ANALYSIS_META_FILE)
 LOCK_SUFFIX = ".lock"
 # a lock whose holder cannot be checked (another host) is stale after this long
 # without a heartbeat; the trainer touches its lock every epoch (about 1 s)
@@ -150,6 +157,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def _checksums(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
+    return {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()}
+
+
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     import io
 
@@ -183,17 +194,27 @@ class ModelStore:
         return self.root / key.name
 
     # ------------------------------------------------------------------ read
-    def verify(self, entry: Path) -> str | None:
-        """None if `entry` is complete and intact, else what is wrong with it."""
+    def _manifest(self, entry: Path) -> dict[str, Any] | str:
         manifest_path = entry / MANIFEST_FILE
         if not manifest_path.is_file():
             return "it is incomplete (no manifest: its writer was interrupted)"
         try:
-            manifest = json.loads(manifest_path.read_text())
-            files = manifest["files"]
+            files = json.loads(manifest_path.read_text())["files"]
+            if not isinstance(files, dict):
+                raise TypeError
+            return files
         except (OSError, ValueError, KeyError, TypeError):
             return "its manifest is unreadable"
-        for name, meta in files.items():
+
+    def verify(self, entry: Path, names: tuple[str, ...] = MODEL_FILES) -> str | None:
+        """None if `entry` holds `names` (the model's files by default) intact, else what is wrong."""
+        files = self._manifest(entry)
+        if isinstance(files, str):
+            return files
+        for name in names:
+            meta = files.get(name)
+            if not isinstance(meta, dict):
+                return f"{name} is not in its manifest"
             f = entry / name
             if not f.is_file():
                 return f"{name} is missing"
@@ -243,15 +264,78 @@ class ModelStore:
         return out
 
     def damaged(self) -> list[tuple[str, str]]:
-        """(entry name, problem) for every entry folder that is not complete and intact."""
+        """(entry name, problem) for every entry folder whose model or analysis is not intact."""
         out = []
         if self.root.is_dir():
             for entry in sorted(self.root.iterdir()):
                 if entry.is_dir() and not entry.name.startswith("."):
                     problem = self.verify(entry)
+                    if problem is None and self._has_analysis(entry):
+                        problem = self.verify(entry, ANALYSIS_FILES)
+                        problem = problem and f"its analysis is damaged: {problem}"
                     if problem:
                         out.append((entry.name, problem))
         return out
+
+    def _has_analysis(self, entry: Path) -> bool:
+        files = self._manifest(entry)
+        return isinstance(files, dict) and any(n in files for n in ANALYSIS_FILES)
+
+    # -------------------------------------------------------------- analysis
+    def load_analysis(
+        self, key: EntryKey, version: int, config: dict[str, Any] | None, arrays: bool = True
+    ) -> tuple[dict, dict] | None:
+        """(arrays, meta) of the analysis of `key` made with `version` and `config`, or None.
+
+        config None accepts any settings. arrays=False checks and reads only the
+        scalars (arrays comes back empty): what a listing of the grid needs.
+        None when there is none yet, when it was made with other settings, or
+        when it is damaged (reported in one line; it will be recomputed).
+        """
+        entry = self.path(key)
+        if self.verify(entry) is not None or not self._has_analysis(entry):
+            return None
+        problem = self.verify(entry, ANALYSIS_FILES if arrays else (ANALYSIS_META_FILE,))
+        if problem is None:
+            try:
+                meta = json.loads((entry / ANALYSIS_META_FILE).read_text())
+                loaded = {}
+                if arrays:
+                    with np.load(entry / ANALYSIS_ARRAYS_FILE, allow_pickle=False) as f:
+                        loaded = {k: f[k] for k in f.files}
+            except Exception as e:  # noqa: BLE001 - any damage means "not usable"
+                problem = f"its contents are unreadable ({e})"
+        if problem:
+            log.warning("the analysis of %s is damaged: %s; it will be recomputed.", entry.name, problem)
+            return None
+        if meta.get("version") != version or (config is not None and meta.get("config") != config):
+            return None
+        return loaded, meta
+
+    def save_analysis(self, key: EntryKey, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Add (or replace) the analysis of the complete entry `key`.
+
+        The manifest first stops listing any old analysis, then the new files
+        are written, then the manifest lists them: a crash at any point leaves
+        the model intact and the analysis either absent or whole.
+        """
+        entry = self.path(key)
+        if self.load(key) is None:
+            raise StoreError(f"cannot add an analysis to {entry.name}: the model is not cached.")
+        files = self._manifest(entry)
+        model_only = {n: files[n] for n in MODEL_FILES}
+        self._write_manifest(entry, model_only)
+        new = {
+            ANALYSIS_ARRAYS_FILE: _npz_bytes(arrays),
+            ANALYSIS_META_FILE: json.dumps(meta, indent=1, sort_keys=True, allow_nan=False).encode(),
+        }
+        for name, data in new.items():
+            _write_atomic(entry / name, data)
+        self._write_manifest(entry, model_only | _checksums(new))
+
+    def _write_manifest(self, entry: Path, files: dict[str, Any]) -> None:
+        manifest = {"format": FORMAT_VERSION, "files": files}
+        _write_atomic(entry / MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True).encode())
 
     # ----------------------------------------------------------------- write
     def save(self, key: EntryKey, weights: dict[str, np.ndarray], history: dict[str, Any], source: str = "") -> Path:
@@ -272,13 +356,12 @@ class ModelStore:
         # "complete" while any of its files is being replaced
         with contextlib.suppress(FileNotFoundError):
             (entry / MANIFEST_FILE).unlink()
+        for name in ANALYSIS_FILES:  # an old analysis belongs to the old weights
+            with contextlib.suppress(FileNotFoundError):
+                (entry / name).unlink()
         for name, data in files.items():
             _write_atomic(entry / name, data)
-        manifest = {
-            "format": FORMAT_VERSION,
-            "files": {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()},
-        }
-        _write_atomic(entry / MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True).encode())
+        self._write_manifest(entry, _checksums(files))
         return entry
 
     # ------------------------------------------------------------------ lock

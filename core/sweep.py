@@ -1,4 +1,4 @@
-"""The grid runner: train every (lambda_k, lambda_a) cell that is not cached yet.
+"""The grid runner: train and analyse every (lambda_k, lambda_a) cell not yet done.
 
 Cells run through `joblib`, one model per worker process (the fast engine is
 single-threaded, see `core.train`), on local processes (`loky`) or on a dask
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config import ModelConfig, SweepGrid, TrainConfig
+from core.config import AnalysisConfig, ModelConfig, SweepGrid, TrainConfig
 from core.data import Dataset
 from core.store import EntryKey, LockBusy, ModelStore, _write_atomic
 
@@ -37,16 +37,23 @@ class SweepError(Exception):
 
 @dataclass(frozen=True)
 class CellResult:
-    """What happened to one cell."""
+    """What happened to one cell.
+
+    status: "trained" (now), "cached" (before) or "untrained" (analysis asked, no model).
+    analysis: "analysed" (now), "cached" (before) or "skipped" (not asked, or no model).
+    """
 
     lambda_k: float
     lambda_a: float
-    status: str  # "trained" | "cached"
+    status: str
+    analysis: str
     entry: str
-    last_epoch: int
-    final_loss: float
-    final_val_loss: float
-    seconds: float
+    last_epoch: int | None = None
+    final_loss: float | None = None
+    final_val_loss: float | None = None
+    seconds: float | None = None
+    analysis_seconds: float | None = None
+    density_test: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -57,7 +64,7 @@ def progress_path(store: ModelStore, key: EntryKey) -> Path:
 
 
 def read_progress(store: ModelStore) -> dict[str, dict[str, Any]]:
-    """Progress of every model being trained in `store`, by entry name."""
+    """Progress of every model being trained or analysed in `store`, by entry name."""
     out = {}
     if store.root.is_dir():
         for p in store.root.glob("*" + PROGRESS_SUFFIX):
@@ -66,71 +73,112 @@ def read_progress(store: ModelStore) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _result(key: EntryKey, status: str, history: dict, entry: str) -> CellResult:
+def _result(key: EntryKey, status: str, history: dict | None, analysis: str, meta: dict | None) -> CellResult:
+    h, m = history or {}, meta or {}
     return CellResult(
         key.model.lambda_k,
         key.model.lambda_a,
         status,
-        entry,
-        int(history["last_epoch"]),
-        float(history["final_loss"]),
-        float(history["final_val_loss"]),
-        float(history["seconds"]),
+        analysis,
+        key.name,
+        h.get("last_epoch"),
+        h.get("final_loss"),
+        h.get("final_val_loss"),
+        h.get("seconds"),
+        m.get("seconds_total"),
+        m.get("density_test"),
     )
 
 
-def train_cell(
-    model_cfg: ModelConfig, train_cfg: TrainConfig, data: Dataset, cache_root: str, threads: int = 1
+def process_cell(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    data: Dataset,
+    cache_root: str,
+    stages: tuple[str, ...] = ("train",),
+    analysis_cfg: AnalysisConfig | None = None,
+    threads: int = 1,
 ) -> CellResult:
-    """Train one cell unless it is cached; safe to call from many processes at once.
+    """Train and/or analyse one cell, whatever is not cached yet; safe from many processes at once.
 
-    If another live process holds the cell's lock, wait for it and return its result.
+    If another live process holds the cell's lock, wait for it, then use its work.
     """
     store = ModelStore(cache_root)
     key = EntryKey(model_cfg, train_cfg, data.fingerprint)
+    analysis_cfg = analysis_cfg or AnalysisConfig()
+
+    def done() -> CellResult | None:
+        return _already_done(model_cfg, train_cfg, data, store, stages, analysis_cfg)
+
     while True:
-        cached = store.load(key)
-        if cached is not None:
-            return _result(key, "cached", cached.history, cached.path.name)
+        result = done()
+        if result is not None:
+            return result
         try:
             with store.lock(key) as heartbeat:
-                cached = store.load(key)  # another process may have finished it meanwhile
-                if cached is not None:
-                    return _result(key, "cached", cached.history, cached.path.name)
-                return _train_and_save(store, key, data, heartbeat, threads)
+                result = done()  # another process may have finished it meanwhile
+                if result is not None:
+                    return result
+                return _work(store, key, data, stages, analysis_cfg, heartbeat, threads)
         except LockBusy as busy:
             log.info("%s; waiting for it", busy)
             time.sleep(1.0)
 
 
-def _train_and_save(store: ModelStore, key: EntryKey, data: Dataset, heartbeat, threads: int) -> CellResult:
-    """Train under the lock, reporting progress to `<entry>.progress.json` every epoch."""
-    from core.train import train  # imports TensorFlow: only in the worker that trains
+def train_cell(model_cfg: ModelConfig, train_cfg: TrainConfig, data: Dataset, cache_root: str, threads: int = 1):
+    """Train one cell unless it is cached (see `process_cell`)."""
+    return process_cell(model_cfg, train_cfg, data, cache_root, ("train",), threads=threads)
 
+
+def _work(store, key, data, stages, analysis_cfg, heartbeat, threads) -> CellResult:
+    """Under the lock: train if needed, analyse if asked, reporting to `<entry>.progress.json`."""
     ppath = progress_path(store, key)
     started = time.time()
 
-    def on_epoch(epoch: int, logs: dict) -> None:
+    def report(stage: str, done: int, total: int, detail: str) -> None:
         heartbeat()
         info = {
             "lambda_k": key.model.lambda_k,
             "lambda_a": key.model.lambda_a,
-            "epoch": epoch,
-            "max_epochs": key.train.max_epochs,
-            "loss": logs["loss"],
-            "val_loss": logs["val_loss"],
+            "stage": stage,
+            "done": done,
+            "total": total,
+            "detail": detail,
             "elapsed": time.time() - started,
             "pid": os.getpid(),
         }
         _write_atomic(ppath, json.dumps(info).encode())
 
     try:
-        result = train(key.model, key.train, data, on_epoch=on_epoch, threads=threads)
-        entry = store.save(key, result.weights, result.history(), source=data.source)
+        model = store.load(key)
+        status = "cached"
+        if model is None:
+            from core.train import train  # imports TensorFlow: only in the worker that trains
+
+            def on_epoch(epoch: int, logs: dict) -> None:
+                report("train", epoch + 1, key.train.max_epochs, f"test loss {logs['val_loss']:.5f}")
+
+            report("train", 0, key.train.max_epochs, "starting")
+            result = train(key.model, key.train, data, on_epoch=on_epoch, threads=threads)
+            store.save(key, result.weights, result.history(), source=data.source)
+            model, status = store.load(key), "trained"
+        if "analyze" not in stages:
+            return _result(key, status, model.history, "skipped", None)
+        from core.analysis import ANALYSIS_STEPS, analyze
+
+        steps = iter(range(len(ANALYSIS_STEPS)))
+        arrays, meta = analyze(
+            model.weights,
+            key.model,
+            data,
+            analysis_cfg,
+            progress=lambda step: report("analyze", next(steps), len(ANALYSIS_STEPS), step),
+        )
+        store.save_analysis(key, arrays, meta)
+        return _result(key, status, model.history, "analysed", meta)
     finally:
         with contextlib.suppress(FileNotFoundError):
             ppath.unlink()
-    return _result(key, "trained", result.history(), entry.name)
 
 
 def order_cells(cells: list[ModelConfig]) -> list[ModelConfig]:
@@ -139,7 +187,7 @@ def order_cells(cells: list[ModelConfig]) -> list[ModelConfig]:
 
 
 class _ProgressDisplay:
-    """A terminal progress bar: models done with ETA, plus one line per model in training."""
+    """A terminal progress bar: cells done with ETA, plus one line per cell in progress."""
 
     def __init__(self, store: ModelStore, keys: list[EntryKey], enabled: bool):
         self.store, self.names = store, {k.name for k in keys}
@@ -150,16 +198,20 @@ class _ProgressDisplay:
             from tqdm import tqdm
 
             self.tqdm = tqdm
-            self.total = tqdm(total=len(keys), desc="models", unit="model", position=0, dynamic_ncols=True)
+            self.total = tqdm(total=len(keys), desc="cells", unit="cell", position=0, dynamic_ncols=True)
             self.thread = threading.Thread(target=self._poll, daemon=True)
             self.thread.start()
 
-    def done(self, result: CellResult) -> None:
+    def done(self, r: CellResult) -> None:
         if self.enabled:
-            self.total.write(
-                f"{result.status:>7}  lambda_k={result.lambda_k:.3g} lambda_a={result.lambda_a:.3g}  "
-                f"epochs={result.last_epoch + 1} test_loss={result.final_val_loss:.5f} {result.seconds:.0f}s"
-            )
+            line = f"lambda_k={r.lambda_k:<9.3g} lambda_a={r.lambda_a:<9.3g} model {r.status}"
+            if r.last_epoch is not None:
+                line += f" ({r.last_epoch + 1} epochs, test loss {r.final_val_loss:.5f}, {r.seconds:.0f} s)"
+            if r.analysis != "skipped":
+                line += f", analysis {r.analysis}"
+                if r.density_test is not None:
+                    line += f" (test density {r.density_test:.3f}, {r.analysis_seconds:.0f} s)"
+            self.total.write(line)
             self.total.update(1)
 
     def _poll(self) -> None:
@@ -169,13 +221,14 @@ class _ProgressDisplay:
                 if name not in progress:
                     self.bars.pop(name).close()
             for name, p in progress.items():
+                label = f"lk={p['lambda_k']:.2g} la={p['lambda_a']:.2g} {p['stage']}"
                 bar = self.bars.get(name)
                 if bar is None:
-                    label = f"lk={p['lambda_k']:.2g} la={p['lambda_a']:.2g}"
-                    bar = self.tqdm(total=p["max_epochs"], desc=label, unit="epoch", leave=False, dynamic_ncols=True)
+                    bar = self.tqdm(total=p["total"], desc=label, leave=False, dynamic_ncols=True)
                     self.bars[name] = bar
-                bar.n = p["epoch"] + 1
-                bar.set_postfix(test_loss=f"{p['val_loss']:.5f}", refresh=True)
+                bar.total, bar.n = p["total"], p["done"]
+                bar.set_description(label, refresh=False)
+                bar.set_postfix_str(p["detail"], refresh=True)
 
     def close(self) -> None:
         if self.enabled:
@@ -192,12 +245,14 @@ def run_sweep(
     data: Dataset,
     store: ModelStore,
     *,
+    stages: tuple[str, ...] = ("train",),
+    analysis_cfg: AnalysisConfig | None = None,
     jobs: int | None = None,
     backend: str = "loky",
     scheduler: str | None = None,
     progress: bool = True,
 ) -> list[CellResult]:
-    """Train every cell of `grid` not yet in `store`; returns one result per cell."""
+    """Do `stages` ("train", "analyze") for every cell of `grid` not yet done; one result per cell."""
     import joblib
 
     if backend not in BACKENDS:
@@ -205,16 +260,22 @@ def run_sweep(
     store.ensure_writable()
     cells = order_cells(grid.cells())
     keys = [EntryKey(c, train_cfg, data.fingerprint) for c in cells]
-    cached = {k.name for k in keys if store.load(k) is not None}
-    todo = [c for c, k in zip(cells, keys) if k.name not in cached]
-    results = [_result(k, "cached", store.load(k).history, k.name) for k in keys if k.name in cached]
     display = _ProgressDisplay(store, keys, progress)
-    for r in results:
-        display.done(r)
+    results: list[CellResult] = []
+    todo = []
+    # cells with nothing to do are answered here, without starting a worker
+    for cell in cells:
+        r = _already_done(cell, train_cfg, data, store, stages, analysis_cfg)
+        if r is None:
+            todo.append(cell)
+        else:
+            results.append(r)
+            display.done(r)
     try:
         if todo:
             n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-            tasks = [joblib.delayed(train_cell)(c, train_cfg, data, str(store.root)) for c in todo]
+            root = str(store.root)
+            tasks = [joblib.delayed(process_cell)(c, train_cfg, data, root, stages, analysis_cfg) for c in todo]
             with _backend(backend, scheduler, n_jobs) as (name, n):
                 parallel = joblib.Parallel(n_jobs=n, backend=name, return_as="generator_unordered")
                 for r in parallel(tasks):
@@ -224,6 +285,20 @@ def run_sweep(
         display.close()
     by_cell = {(r.lambda_k, r.lambda_a): r for r in results}
     return [by_cell[(c.lambda_k, c.lambda_a)] for c in grid.cells()]
+
+
+def _already_done(cell, train_cfg, data, store, stages, analysis_cfg) -> CellResult | None:
+    """The cell's result if `stages` are all done for it already (or cannot be), else None."""
+    from core.analysis import ANALYSIS_VERSION
+
+    key = EntryKey(cell, train_cfg, data.fingerprint)
+    model = store.load(key)
+    if model is None:
+        return None if "train" in stages else _result(key, "untrained", None, "skipped", None)
+    if "analyze" not in stages:
+        return _result(key, "cached", model.history, "skipped", None)
+    found = store.load_analysis(key, ANALYSIS_VERSION, (analysis_cfg or AnalysisConfig()).to_dict())
+    return None if found is None else _result(key, "cached", model.history, "cached", found[1])
 
 
 @contextlib.contextmanager

@@ -271,16 +271,16 @@ def _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order: str
 
         n = len(data.x_train)
         steps = (n + bs - 1) // bs
-
-        def epochs():
-            for e in range(train_cfg.max_epochs):
-                xe = data.x_train[epoch_permutation(train_cfg.seed, e, n)]
-                for i in range(steps):
-                    yield xe[i * bs : (i + 1) * bs], xe[i * bs : (i + 1) * bs]
-
-        side = model_cfg.image_side
-        spec = tf.TensorSpec((None, side, side), tf.float32)
-        ds = tf.data.Dataset.from_generator(epochs, output_signature=(spec, spec))
+        # The same kind of tf.data pipeline Keras builds for arrays (indices, batched,
+        # gathered), so this path runs at the original's speed; only the order is ours.
+        perms = tf.constant(np.stack([epoch_permutation(train_cfg.seed, e, n) for e in range(train_cfg.max_epochs)]))
+        x = tf.constant(data.x_train)
+        ds = (
+            tf.data.Dataset.range(train_cfg.max_epochs)
+            .flat_map(lambda e: tf.data.Dataset.from_tensor_slices(tf.gather(perms, e)).batch(bs))
+            .map(lambda idx: (tf.gather(x, idx), tf.gather(x, idx)))
+            .prefetch(tf.data.AUTOTUNE)
+        )
         # with steps_per_epoch set, Keras keeps one iterator across epochs
         hist = model.fit(ds, steps_per_epoch=steps, shuffle=False, **fit_kwargs)
     seconds = time.perf_counter() - start

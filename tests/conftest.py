@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.config import ModelConfig, TrainConfig
+from core.config import AnalysisConfig, ModelConfig, SweepGrid, TrainConfig
 from core.data import Dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +65,27 @@ def mnist_path() -> Path:
     if not path.is_file():
         pytest.skip(f"real MNIST not found at {path}; set MNIST_PATH to run this test")
     return path
+
+
+TINY_GRID = SweepGrid(lambda_k=(0.0, 1e-3), lambda_a=(0.0, 1e-3))
+TINY_ANALYSIS = AnalysisConfig(n_cosine=150, tsne_exaggeration_iter=30, tsne_iter=60, kmeans_ks=(2, 3, 4))
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory) -> Path:
+    """A models cache with the 4 cells of TINY_GRID trained (2 epochs) and analysed, on synthetic data."""
+    from core.store import ModelStore
+    from core.sweep import run_sweep
+
+    root = tmp_path_factory.mktemp("cache")
+    run_sweep(
+        TINY_GRID,
+        build_train_cfg(max_epochs=2),
+        make_data(),
+        ModelStore(root),
+        stages=("train", "analyze"),
+        analysis_cfg=TINY_ANALYSIS,
+        jobs=1,
+        progress=False,
+    )
+    return root

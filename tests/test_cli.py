@@ -29,10 +29,11 @@ def run_cli(*args, env=None):
         (["--data", "/nonexistent/mnist.npz"], "does not exist; pass --data"),
     ],
 )
-def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path, capsys, args, message):
+@pytest.mark.parametrize("command", ["train", "analyze", "prepare"])
+def test_bad_input_is_one_sentence_exit_2_and_writes_nothing(tmp_path, capsys, args, message, command):
     cache = tmp_path / "cache"
     try:
-        code = main(["train", "--cache-dir", str(cache), *args])
+        code = main([command, "--cache-dir", str(cache), *args])
     except SystemExit as e:
         code = e.code
     err = capsys.readouterr().err
@@ -71,18 +72,18 @@ def test_train_twice_then_status(tmp_path, mnist_path):
         "train", "--lambda-k", "0", "--max-epochs", "2", "--data", str(mnist_path), "--cache-dir", cache, "--quiet"
     )
     assert "0 trained now, 1 already cached" in second.stdout
-    status = run_cli("status", "--cache-dir", cache, "--max-epochs", "2", "--json")
+    status = run_cli("status", "--cache-dir", cache, "--max-epochs", "2", "--lambda-a", "0", "--json")
     cells = json.loads(status.stdout)["cells"]
     assert len(cells) == 10
-    ready = [c for c in cells if c["state"] == "ready"]
+    ready = [c for c in cells if c["state"] == "trained"]
     assert [(c["lambda_k"], c["lambda_a"]) for c in ready] == [(0.0, 0.0)]
     assert ready[0]["last_epoch"] == 1 and 0 < ready[0]["final_val_loss"] < 0.1
-    text = run_cli("status", "--cache-dir", cache, "--max-epochs", "2")
-    assert "1 of 10 cells ready." in text.stdout
+    text = run_cli("status", "--cache-dir", cache, "--max-epochs", "2", "--lambda-a", "0")
+    assert "1 of 10 cells trained, 0 of 10 analysed." in text.stdout
 
 
 def test_status_of_an_empty_cache(tmp_path, capsys):
     assert main(["status", "--cache-dir", str(tmp_path / "none"), "--lambda-k", "0", "1e-5"]) == 0
     out = capsys.readouterr().out
-    assert "0 of 2 cells ready." in out
+    assert "0 of 8 cells trained, 0 of 8 analysed." in out  # 2 lambda_k x the default 4 lambda_a
     assert not (tmp_path / "none").exists()

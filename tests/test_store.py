@@ -196,3 +196,37 @@ def test_stale_locks_are_recovered(tmp_path):
     assert store.lock_holder(key) is None
     with store.lock(key):
         assert store.lock_holder(key)["pid"] == os.getpid()
+
+
+def test_analysis_round_trip_and_damage_keeps_the_model(tmp_path, caplog):
+    store, key, _ = saved(tmp_path)
+    arrays = {"tsne_raw": np.arange(6, dtype=np.float32).reshape(3, 2), "dead_units": np.array([True, False])}
+    meta = {"version": 1, "config": {"seed": 0}, "density_test": 0.5}
+    assert store.load_analysis(key, 1, {"seed": 0}) is None
+    store.save_analysis(key, arrays, meta)
+    got_arrays, got_meta = store.load_analysis(key, 1, {"seed": 0})
+    np.testing.assert_array_equal(got_arrays["tsne_raw"], arrays["tsne_raw"])
+    assert got_meta == meta
+    assert store.load_analysis(key, 2, {"seed": 0}) is None  # another version
+    assert store.load_analysis(key, 1, {"seed": 1}) is None  # other settings
+    _flip_byte(store.path(key) / "analysis.npz")
+    with caplog.at_level(logging.WARNING):
+        assert store.load_analysis(key, 1, {"seed": 0}) is None
+    assert any("analysis" in r.getMessage() and "recomputed" in r.getMessage() for r in caplog.records)
+    assert store.load(key) is not None  # the model itself is still good
+    assert "analysis is damaged" in store.damaged()[0][1]
+    store.save_analysis(key, arrays, meta)
+    assert store.load_analysis(key, 1, {"seed": 0}) is not None and store.damaged() == []
+
+
+def test_retraining_drops_the_old_analysis(tmp_path):
+    store, key, weights = saved(tmp_path)
+    store.save_analysis(key, {"a": np.zeros(2)}, {"version": 1, "config": {}})
+    store.save(key, weights, HISTORY)
+    assert store.load_analysis(key, 1, {}) is None
+    assert not (store.path(key) / "analysis.npz").exists()
+
+
+def test_analysis_needs_a_cached_model(tmp_path):
+    with pytest.raises(store_mod.StoreError, match="not cached"):
+        ModelStore(tmp_path).save_analysis(make_key(), {"a": np.zeros(1)}, {})

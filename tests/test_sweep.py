@@ -8,7 +8,7 @@ import pytest
 
 from conftest import build_train_cfg
 from core import train as train_mod
-from core.config import SweepGrid
+from core.config import AnalysisConfig, SweepGrid
 from core.model import init_weights
 from core.store import EntryKey, ModelStore
 from core.sweep import order_cells, read_progress, run_sweep, train_cell
@@ -111,3 +111,29 @@ def test_dask_local_cluster_gives_the_same_entries_as_local_processes(tmp_path, 
         for name in a.weights:
             np.testing.assert_array_equal(a.weights[name], b.weights[name])
         assert a.history["val_loss"] == b.history["val_loss"]
+
+
+SMALL_ANALYSIS = AnalysisConfig(n_cosine=100, tsne_exaggeration_iter=20, tsne_iter=30, kmeans_ks=(2, 3))
+
+
+def test_prepare_trains_and_analyses_then_only_analyses_what_is_missing(tmp_path, tiny_data, monkeypatch):
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setattr(train_mod, "train", fake_train(calls))
+    store, cfg = ModelStore(tmp_path / "cache"), build_train_cfg()
+    grid = SweepGrid(lambda_k=(0.0, 1e-3), lambda_a=(0.0,))
+    kw = dict(analysis_cfg=SMALL_ANALYSIS, jobs=1, progress=False)
+    # analysing an untrained grid trains nothing
+    results = run_sweep(grid, cfg, tiny_data, store, stages=("analyze",), **kw)
+    assert {(r.status, r.analysis) for r in results} == {("untrained", "skipped")}
+    assert not calls.exists()
+    results = run_sweep(grid, cfg, tiny_data, store, stages=("train", "analyze"), **kw)
+    assert {(r.status, r.analysis) for r in results} == {("trained", "analysed")}
+    assert all(0 <= r.density_test <= 1 for r in results)
+    again = run_sweep(grid, cfg, tiny_data, store, stages=("train", "analyze"), **kw)
+    assert {(r.status, r.analysis) for r in again} == {("cached", "cached")}
+    # a damaged analysis is recomputed, the model is not retrained
+    victim = EntryKey(grid.cells()[0], cfg, tiny_data.fingerprint)
+    (store.path(victim) / "analysis.npz").write_bytes(b"damaged")
+    results = run_sweep(grid, cfg, tiny_data, store, stages=("train", "analyze"), **kw)
+    assert [(r.status, r.analysis) for r in results] == [("cached", "analysed"), ("cached", "cached")]
+    assert len(calls.read_text().split()) == 2

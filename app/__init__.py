@@ -1,0 +1,1 @@
+"""The Streamlit dashboard (only this package imports streamlit)."""

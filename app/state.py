@@ -1,0 +1,287 @@
+"""Shared dashboard state: the cache, the sidebar controls, the URL, and the guards pages use.
+
+Pages stay thin: they call `selection()` for the chosen (lambda_k, lambda_a),
+`require_cell()` for its artifacts (or a clear message and a way forward),
+and build figures with `core.figures`. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from core.config import SweepGrid
+from core.results import CellSummary, CellView, load_cell, scan
+from core.store import ModelStore
+from core.sweep import read_progress
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_KEYS = ("lambda_k", "lambda_a")
+LABELS = {"lambda_k": "λ_k — weight penalty (encoder)", "lambda_a": "λ_a — activity penalty (code)"}
+
+
+def fmt(value: float) -> str:
+    """A lambda as people read it: 0, 1.1e-05, 0.0001 -> 1e-04."""
+    return "0" if value == 0 else f"{value:.2g}" if 1e-3 <= value < 1 else f"{value:.1e}"
+
+
+# ----------------------------------------------------------------- the cache
+@st.cache_resource
+def get_store() -> ModelStore:
+    return ModelStore(os.environ.get("MODELS_CACHE") or None)
+
+
+def cache_token(store: ModelStore) -> tuple:
+    """Changes whenever an entry is written: the names and manifest times of the entries."""
+    if not store.root.is_dir():
+        return ()
+    out = []
+    with os.scandir(store.root) as it:
+        for e in it:
+            if e.is_dir() and not e.name.startswith("."):
+                try:
+                    out.append((e.name, os.stat(os.path.join(e.path, "manifest.json")).st_mtime_ns))
+                except OSError:
+                    out.append((e.name, 0))
+    return tuple(sorted(out))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _scan(root: str, token: tuple) -> dict[tuple[float, float], CellSummary]:
+    return scan(ModelStore(root))
+
+
+@st.cache_resource(max_entries=12, show_spinner="Loading this model…")  # shared, read-only: no copy per rerun
+def _load_cell(root: str, token: tuple, lambda_k: float, lambda_a: float) -> CellView | None:
+    return load_cell(ModelStore(root), lambda_k, lambda_a)
+
+
+def cells() -> dict[tuple[float, float], CellSummary]:
+    """Every trained cell in the cache (cached until the cache changes)."""
+    store = get_store()
+    return _scan(str(store.root), cache_token(store))
+
+
+def analysed_rows() -> list[dict]:
+    """One row per analysed cell with its headline numbers, for the overview curves."""
+    rows = []
+    for c in cells().values():
+        if c.state == "analysed":
+            m = c.meta
+            rows.append(
+                {
+                    "lambda_k": c.lambda_k,
+                    "lambda_a": c.lambda_a,
+                    "loss_train": m["loss_train"]["total"],
+                    "loss_test": m["loss_test"]["total"],
+                    "mse_test": m["loss_test"]["mse"],
+                    "density_test": m["density_test"],
+                    "sparsity_test": m["sparsity_test"],
+                    "l0_mean_test": m["l0_mean_test"],
+                    "n_dead_units": m["n_dead_units"],
+                    "epochs": c.history["last_epoch"] + 1,
+                }
+            )
+    return rows
+
+
+def grid() -> SweepGrid:
+    """The sliders' values: the default grid plus every cell in the cache."""
+    default = SweepGrid.default()
+    have = cells()
+    return SweepGrid(
+        lambda_k=default.lambda_k + tuple(k for k, _ in have),
+        lambda_a=default.lambda_a + tuple(a for _, a in have),
+    )
+
+
+# ------------------------------------------------------------ the selection
+@dataclass(frozen=True)
+class Selection:
+    lambda_k: float
+    lambda_a: float
+
+    @property
+    def cell(self) -> tuple[float, float]:
+        return (self.lambda_k, self.lambda_a)
+
+
+def _from_url(name: str, values: tuple[float, ...]) -> tuple[float | None, str | None]:
+    """The grid value the URL asks for, or (None, a short notice) if it is malformed or unknown."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return None, None
+    for value in values:  # links carry the sliders' labels (1.1e-05), so match those first
+        if fmt(value) == raw.strip():
+            return value, None
+    try:
+        v = float(raw)
+    except ValueError:
+        return None, f"The link's {name} “{raw[:20]}” is not a number; showing the default."
+    for value in values:
+        if math.isclose(v, value, rel_tol=1e-6, abs_tol=1e-15):
+            return value, None
+    return None, f"The link's {name} = {raw[:20]} is not in the grid; showing the default."
+
+
+def sidebar() -> Selection:
+    """Draw the shared controls (call once, from the entry point) and return the selection."""
+    g = grid()
+    values = {"lambda_k": g.lambda_k, "lambda_a": g.lambda_a}
+    notices = []
+    for name in LAMBDA_KEYS:
+        if name not in st.session_state:
+            value, notice = _from_url(name, values[name])
+            if notice:
+                notices.append(notice)
+            st.session_state[name] = value if value is not None else values[name][0]
+        elif st.session_state[name] not in values[name]:
+            st.session_state[name] = values[name][0]
+    with st.sidebar:
+        st.header("Choose a model")
+        for notice in notices:
+            st.warning(notice, icon=":material/link:")
+        for name in LAMBDA_KEYS:
+            st.select_slider(LABELS[name], options=values[name], format_func=fmt, key=name)
+        sel = Selection(st.session_state["lambda_k"], st.session_state["lambda_a"])
+        _readiness(g, sel)
+    st.query_params.update({"lambda_k": fmt(sel.lambda_k), "lambda_a": fmt(sel.lambda_a)})
+    return sel
+
+
+def selection() -> Selection:
+    return Selection(st.session_state["lambda_k"], st.session_state["lambda_a"])
+
+
+def _readiness(g: SweepGrid, sel: Selection) -> None:
+    have = cells()
+    ready = {c for c, s in have.items() if s.state == "analysed"}
+    row = "".join("●" if (k, sel.lambda_a) in ready else "○" for k in g.lambda_k)
+    st.caption(f"Ready along λ_k at this λ_a: {row}  (● ready, ○ not yet)")
+    n = len(g.lambda_k) * len(g.lambda_a)
+    st.caption(f"{len(ready)} of {n} models in the grid are ready. Cache: `{get_store().root}`")
+
+
+# -------------------------------------------------------------- the guards
+def require_cell(sel: Selection) -> CellView:
+    """The selected cell's artifacts; otherwise a message, a way forward, and st.stop()."""
+    store = get_store()
+    view = _load_cell(str(store.root), cache_token(store), sel.lambda_k, sel.lambda_a)
+    if view is not None:
+        return view
+    st.info(
+        f"The model for λ_k = {fmt(sel.lambda_k)}, λ_a = {fmt(sel.lambda_a)} has not been trained and analysed yet.",
+        icon=":material/hourglass_empty:",
+    )
+    job_panel([sel.lambda_k], [sel.lambda_a], label="Train and analyse this model")
+    st.stop()
+
+
+# ------------------------------------------------------------------ the jobs
+@st.cache_resource
+def _jobs() -> dict:
+    """Jobs started by this server, shared by every session: (cells) -> (Popen, log path)."""
+    return {}
+
+
+def _running(cells_wanted: set[tuple[float, float]]) -> bool:
+    for key, (proc, _) in list(_jobs().items()):
+        if proc.poll() is None and cells_wanted & set(key):
+            return True
+    progress = read_progress(get_store())
+    return any((p["lambda_k"], p["lambda_a"]) in cells_wanted for p in progress.values())
+
+
+def start_prepare(lambda_k: list[float], lambda_a: list[float]) -> None:
+    """Start `python -m core prepare` for these values in its own process (once per cell set)."""
+    wanted = {(k, a) for k in lambda_k for a in lambda_a}
+    if _running(wanted):
+        return
+    store = get_store()
+    cmd = [sys.executable, "-m", "core", "prepare", "--quiet", "--cache-dir", str(store.root)]
+    cmd += ["--lambda-k", *map(repr, lambda_k), "--lambda-a", *map(repr, lambda_a)]
+    if os.environ.get("MNIST_PATH"):
+        cmd += ["--data", os.environ["MNIST_PATH"]]
+    log = Path(tempfile.gettempdir()) / f"sae-prepare-{os.getpid()}-{time.time_ns()}.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    _jobs()[tuple(sorted(wanted))] = (proc, log)
+
+
+def _job_error(cells_wanted: set[tuple[float, float]]) -> str | None:
+    for key, (proc, log) in _jobs().items():
+        if cells_wanted & set(key) and proc.poll() not in (None, 0):
+            lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+            return lines[-1] if lines else f"the job stopped with exit code {proc.returncode}"
+    return None
+
+
+def job_panel(lambda_k: list[float], lambda_a: list[float], label: str) -> None:
+    """A button that starts training + analysis, and its live progress (polled every second)."""
+    wanted = {(k, a) for k in lambda_k for a in lambda_a}
+    if not _running(wanted):
+        error = _job_error(wanted)
+        if error:
+            st.error(f"The last attempt failed: {error}", icon=":material/warning:")
+        if st.button(label, type="primary", key=f"start-{hash(tuple(sorted(wanted)))}"):
+            start_prepare(lambda_k, lambda_a)
+            st.rerun()
+        return
+    _progress_fragment(tuple(sorted(wanted)))
+
+
+@st.fragment(run_every=1.0)
+def _progress_fragment(wanted: tuple) -> None:
+    store = get_store()
+    progress = [p for p in read_progress(store).values() if (p["lambda_k"], p["lambda_a"]) in set(wanted)]
+    done = sum(1 for c in wanted if cells().get(c) is not None and cells()[c].state == "analysed")
+    if not _running(set(wanted)):
+        st.rerun()  # finished: redraw the whole page with the new model
+    with st.status(f"Working: {done} of {len(wanted)} models ready", expanded=True, state="running"):
+        if not progress:
+            st.write("Starting (loading TensorFlow and the data takes a few seconds)…")
+        for p in progress:
+            what = "training" if p["stage"] == "train" else "analysing"
+            frac = min(1.0, p["done"] / max(1, p["total"]))
+            eta = ""
+            if p["stage"] == "train" and p["done"] > 0:
+                # early stopping usually ends around epoch 25-60; show time per epoch instead of a false ETA
+                eta = f", {p['elapsed'] / p['done']:.1f} s per epoch"
+            st.progress(
+                frac,
+                text=f"λ_k = {fmt(p['lambda_k'])}, λ_a = {fmt(p['lambda_a'])}: {what}, "
+                f"{p['done']}/{p['total']} ({p['detail']}){eta}",
+            )
+
+
+def page_intro(title: str, plain: str, technical: str) -> None:
+    """A page's title, two or three plain sentences, and the technical detail in an expander."""
+    st.title(title)
+    st.markdown(plain)
+    with st.expander("Technical details"):
+        st.markdown(technical)
+
+
+@st.cache_resource(show_spinner="Loading the test images…")
+def test_set():
+    """(x_test (10000, 28, 28) float32, y_test (10000,)) from the local MNIST, or None if there is none.
+
+    The dashboard never downloads: it reads $MNIST_PATH or Keras' cached file.
+    """
+    from core.data import DataError, load_mnist, resolve_source
+
+    if resolve_source() is None:
+        return None
+    try:
+        data = load_mnist()
+    except DataError:
+        return None
+    return data.x_test, data.y_test

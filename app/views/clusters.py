@@ -1,0 +1,30 @@
+"""Clusters: K-means silhouettes for k = 2..10 on the raw and normalised codes."""
+
+import streamlit as st
+
+from app import state
+from core import figures
+
+state.page_intro(
+    "Do the codes fall into natural groups?",
+    "We ask an algorithm (K-means) to split the codes into k groups, for k = 2 to 10, and measure how "
+    "well each digit fits its group (the *silhouette*: near 1 = clearly in its group, near 0 = on a "
+    "border, below 0 = probably in the wrong group). The red dashed line is the average.",
+    "K-means (k-means++, seeded) on the 10,000 test codes; per-sample silhouettes from one pairwise "
+    "distance matrix, equal to scikit-learn's `silhouette_samples`. Bands: each cluster's sorted values.",
+)
+view = state.require_cell(state.selection())
+a = view.arrays
+ks = tuple(view.meta["config"]["kmeans_ks"])
+st.plotly_chart(figures.silhouette_vs_k(a["silhouette_mean_raw"], a["silhouette_mean_normalised"], ks), width="stretch")
+raw, normalised = st.tabs(["Raw codes h", "Normalised codes h/‖h‖"])
+with raw:
+    st.plotly_chart(
+        figures.silhouette_panels(a["silhouette_raw"], a["kmeans_labels_raw"], ks, "Raw codes"),
+        width="stretch",
+    )
+with normalised:
+    st.plotly_chart(
+        figures.silhouette_panels(a["silhouette_normalised"], a["kmeans_labels_normalised"], ks, "Normalised"),
+        width="stretch",
+    )

@@ -1,0 +1,45 @@
+"""Overview: loss and sparsity of the code against both regularizers, the selected model's numbers."""
+
+import streamlit as st
+
+from app import state
+from core import figures
+
+state.page_intro(
+    "How much does regularization cost, and what does it buy?",
+    "Each point is one trained network. Moving right, the penalty gets stronger: the network reconstructs "
+    "the digits a little worse (**loss goes up**), and its hidden code uses fewer of its 196 units "
+    "(**sparsity goes up**). The ringed point is the model chosen in the sidebar.",
+    "Loss is the total that Keras reports: reconstruction MSE + λ_a·Σh²/batch + λ_k·ΣW1², final epoch, "
+    "train and test set. *Density* is what the original notebook called sparsity: the fraction of non-zero "
+    "entries of the code h over the whole test set; sparsity = 1 − density. Training: Adam, batch 256, "
+    "early stopping on the test loss (patience 3, min_delta 1e-4).",
+)
+sel = state.selection()
+view = state.require_cell(sel)
+m, h = view.meta, view.history
+
+cols = st.columns(6)
+cols[0].metric("Test loss (total)", f"{m['loss_test']['total']:.5f}")
+cols[1].metric("Reconstruction error (MSE)", f"{m['loss_test']['mse']:.5f}")
+cols[2].metric("Sparsity of the code", f"{m['sparsity_test']:.1%}", help="Fraction of code entries that are zero")
+cols[3].metric("Active units per digit", f"{m['l0_mean_test']:.0f} of 196")
+cols[4].metric("Dead units", m["n_dead_units"], help="Units that never fire on any test digit")
+cols[5].metric("Epochs trained", h["last_epoch"] + 1)
+
+rows = state.analysed_rows()
+for axis, fixed, other in (("lambda_k", sel.lambda_a, "λ_a"), ("lambda_a", sel.lambda_k, "λ_k")):
+    name = "λ_k (weight penalty)" if axis == "lambda_k" else "λ_a (activity penalty)"
+    st.subheader(f"Against {name}, at {other} = {state.fmt(fixed)}")
+    selected = sel.lambda_k if axis == "lambda_k" else sel.lambda_a
+    left, right = st.columns(2)
+    left.plotly_chart(figures.loss_vs_lambda(rows, axis, fixed, selected), width="stretch")
+    right.plotly_chart(figures.density_vs_lambda(rows, axis, fixed, selected), width="stretch")
+
+with st.expander("Training curves of the selected model"):
+    st.plotly_chart(figures.training_curves(h), width="stretch")
+    terms = m["loss_test"]
+    st.markdown(
+        f"Final test loss {terms['total']:.6f} = MSE {terms['mse']:.6f} + activity penalty "
+        f"{terms['activity']:.6f} + weight penalty {terms['kernel']:.6f}."
+    )

@@ -1,0 +1,37 @@
+"""Reconstructions: test digits, their codes, normalised codes, and what the decoder makes of them."""
+
+import numpy as np
+import streamlit as st
+
+from app import state
+from core import figures
+from core.analysis import normalise_codes
+from core.model import decode, encode
+
+state.page_intro(
+    "From digit to code and back",
+    "Top row: test digits. The next two rows show the 196-number code the network makes of each digit "
+    "(as a 14 × 14 picture; bright = strongly active), raw and scaled to the same length. The last row is "
+    "the network's attempt to redraw the digit from its code alone. Stronger regularization makes the "
+    "codes darker (fewer active units) and the redrawn digits blurrier.",
+    "Rows: x; h = relu(x·W1 + b1) reshaped to 14 × 14; h/‖h‖ (an all-zero code stays zero); "
+    "sigmoid(h·W2 + b2). Each code image is scaled to its own maximum.",
+)
+view = state.require_cell(state.selection())
+a = view.arrays
+test = state.test_set()
+if test is None:
+    st.caption("The first 20 test digits (set MNIST_PATH to the MNIST file to choose others).")
+    idx = a["recon_index"]
+    x, code, code_n, out = a["recon_input"], a["recon_code"], a["recon_code_normalised"], a["recon_output"]
+else:
+    x_test, _ = test
+    start = st.number_input(
+        "First test digit to show", min_value=0, max_value=len(x_test) - 20, value=0, step=20, key="recon_start"
+    )
+    idx = np.arange(start, start + 20)
+    x = x_test[idx]
+    code = encode(x, view.weights)
+    code_n = normalise_codes(code)[0]
+    out = decode(code, view.weights)
+st.plotly_chart(figures.reconstruction_grid(x, code, code_n, out, idx), width="stretch")

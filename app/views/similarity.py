@@ -1,0 +1,21 @@
+"""Similarity: cosine similarity of codes, same digit vs different digit."""
+
+import streamlit as st
+
+from app import state
+from core import figures
+
+state.page_intro(
+    "Do codes of the same digit look alike?",
+    "For 1,000 test digits we compare every code with every other one (1 = pointing the same way, "
+    "0 = nothing in common). Left: pairs showing the same digit; right: pairs of different digits. "
+    "A good code keeps the left boxes high and the right ones low; watch how the gap changes with λ.",
+    "Cosine similarity S = ĥĥᵀ of the L2-normalised codes of the first 1,000 test images; each ordered "
+    "pair i ≠ j goes to digit label(i), in the left panel if label(j) = label(i). Boxes: quartiles; "
+    "whiskers: furthest values within 1.5 IQR; ◆ mean. An all-zero code has no direction: its similarity "
+    "with anything counts as 0.",
+)
+view = state.require_cell(state.selection())
+st.plotly_chart(figures.cosine_boxes(view.arrays["cos_same_box"], view.arrays["cos_diff_box"]), width="stretch")
+if view.meta.get("n_zero_codes_cosine"):
+    st.caption(f"{view.meta['n_zero_codes_cosine']} of these digits have an all-zero code.")

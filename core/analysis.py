@@ -1,0 +1,318 @@
+"""The analyses of one trained model (DESIGN §1, analyses 1-7) as plain arrays.
+
+Everything here is numpy, scikit-learn and openTSNE on the stored weights:
+showing an analysed model never needs TensorFlow. `analyze` returns
+`(arrays, meta)`; `core.store` keeps them in the model's cache entry
+(`analysis.npz` + `analysis.json`, covered by the manifest's checksums).
+
+Fixes of the original's flaws:
+* an all-zero code has no direction, so h/||h|| is defined as the zero vector
+  (its cosine similarity with anything is 0) and such codes are counted;
+* t-SNE and K-means are seeded; every t-SNE map starts from the same layout
+  (the pixel PCA of the test images), so maps of neighbouring lambda values
+  are comparable instead of arbitrarily rotated or mirrored;
+* "sparsity" is reported as density (fraction of non-zero entries, what the
+  original computed) with sparsity = 1 - density beside it;
+* the pairwise distances are computed once per space and every k's
+  silhouettes come from one matrix product, instead of k recomputations.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from core.config import AnalysisConfig, ModelConfig
+from core.data import Dataset
+from core.model import decode, encode
+
+ANALYSIS_VERSION = 1
+BOX_COLUMNS = ("n", "mean", "min", "lowerfence", "q1", "median", "q3", "upperfence", "max")
+COSINE_BINS = np.linspace(-1.0, 1.0, 101)
+SPACES = ("raw", "normalised")
+ANALYSIS_STEPS = ("codes", "losses", "statistics", "reconstructions", "cosine") + tuple(
+    f"{step}_{space}" for space in SPACES for step in ("tsne", "kmeans")
+)
+Progress = Callable[[str], None]
+
+
+# ---------------------------------------------------------------- 1. losses
+def loss_terms(x: np.ndarray, weights: dict[str, np.ndarray], model_cfg: ModelConfig, chunk: int = 10000) -> dict:
+    """The total loss as Keras reports it, split into its terms, over a whole set.
+
+    x: (n, 28, 28). Returns mse (reconstruction), activity (lambda_a * sum(h^2) / n),
+    kernel (lambda_k * sum(W1^2)) and total = their sum.
+    """
+    sq_err, sq_code = 0.0, 0.0
+    for i in range(0, len(x), chunk):
+        xb = x[i : i + chunk]
+        h = encode(xb, weights)
+        sq_err += float(np.sum(np.square(decode(h, weights) - xb), dtype=np.float64))
+        sq_code += float(np.sum(np.square(h), dtype=np.float64))
+    n = len(x)
+    mse = sq_err / x[0].size / n
+    activity = model_cfg.lambda_a * sq_code / n
+    kernel = model_cfg.lambda_k * float(np.sum(np.square(weights["W1"], dtype=np.float64)))
+    return {"mse": mse, "activity": activity, "kernel": kernel, "total": mse + activity + kernel}
+
+
+# ------------------------------------------------------- 2. code statistics
+def encode_all(x: np.ndarray, weights: dict[str, np.ndarray], chunk: int = 10000) -> np.ndarray:
+    """Codes h (n, n_hidden) float32 of every image in x, chunked to bound memory."""
+    return np.concatenate([encode(x[i : i + chunk], weights) for i in range(0, len(x), chunk)])
+
+
+def code_statistics(h: np.ndarray) -> dict:
+    """Density (fraction of non-zero entries), per-image L0 (n,), per-unit firing frequency and mean (units,)."""
+    active = h > 0
+    return {
+        "density": float(active.mean()),
+        "l0": active.sum(axis=1).astype(np.int16),
+        "unit_frequency": active.mean(axis=0),
+        "unit_mean": h.mean(axis=0, dtype=np.float64).astype(np.float32),
+    }
+
+
+def unit_label_frequency(h: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """(units, n_classes): how often each unit fires on the images of each digit."""
+    active = (h > 0).astype(np.float32)
+    out = np.zeros((h.shape[1], n_classes), dtype=np.float32)
+    for d in range(n_classes):
+        sel = labels == d
+        if sel.any():
+            out[:, d] = active[sel].mean(axis=0)
+    return out
+
+
+# ------------------------------------------------------------- 5. cosine
+def normalise_codes(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(h / ||h|| row by row, mask of all-zero codes); an all-zero code stays all zero."""
+    norms = np.linalg.norm(h, axis=1, keepdims=True)
+    zero = norms[:, 0] == 0
+    out = np.divide(h, norms, out=np.zeros_like(h), where=norms > 0)
+    return out.astype(np.float32), zero
+
+
+def box_stats(values: np.ndarray) -> np.ndarray:
+    """The BOX_COLUMNS of `values`; whiskers are Tukey's (furthest data within 1.5 IQR)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        return np.zeros(len(BOX_COLUMNS))
+    q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75])
+    iqr = q3 - q1
+    lower = v[v >= q1 - 1.5 * iqr].min()
+    upper = v[v <= q3 + 1.5 * iqr].max()
+    return np.array([v.size, v.mean(), v.min(), lower, q1, med, q3, upper, v.max()])
+
+
+def cosine_groups(h_hat: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> dict[str, np.ndarray]:
+    """Cosine similarities S = h_hat h_hat^T of ordered pairs i != j, grouped as the original.
+
+    S_ij goes to digit label(i)'s "same" group if label(j) == label(i), else to
+    its "different" group. Returns, per group, (n_classes, len(BOX_COLUMNS))
+    box statistics and (n_classes, 100) histograms over [-1, 1].
+    """
+    s = h_hat.astype(np.float64) @ h_hat.astype(np.float64).T
+    out = {f"cos_{g}_{kind}": [] for g in ("same", "diff") for kind in ("box", "hist")}
+    for d in range(n_classes):
+        rows = np.flatnonzero(labels == d)
+        block = s[rows]
+        same = labels == d
+        same_mask = np.broadcast_to(same, block.shape).copy()
+        same_mask[np.arange(len(rows)), rows] = False  # i != j
+        for g, values in (("same", block[same_mask]), ("diff", block[:, ~same])):
+            out[f"cos_{g}_box"].append(box_stats(values))
+            out[f"cos_{g}_hist"].append(np.histogram(np.clip(values, -1, 1), bins=COSINE_BINS)[0])
+    return {k: np.asarray(v, dtype=np.float64 if k.endswith("box") else np.int32) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------- 6. t-SNE
+def reference_layout(x: np.ndarray) -> np.ndarray:
+    """The shared t-SNE starting layout: the images' top-2 pixel principal components.
+
+    x: (n, 28, 28) -> (n, 2) float64, scaled to openTSNE's initial spread
+    (std 1e-4 along the first axis) with a fixed sign per axis.
+    """
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    flat -= flat.mean(axis=0)
+    _, _, vt = np.linalg.svd(flat, full_matrices=False)
+    comps = vt[:2]
+    comps *= np.sign(comps[np.arange(2), np.abs(comps).argmax(axis=1)])[:, None]  # deterministic sign
+    layout = flat @ comps.T
+    return layout / layout[:, 0].std() * 1e-4
+
+
+def tsne(codes: np.ndarray, init: np.ndarray, cfg: AnalysisConfig, n_jobs: int = 1) -> np.ndarray:
+    """2-D openTSNE embedding (n, 2) float32 of codes (n, d), seeded, from `init`."""
+    from openTSNE import TSNE
+
+    embedding = TSNE(
+        perplexity=cfg.tsne_perplexity,
+        early_exaggeration_iter=cfg.tsne_exaggeration_iter,
+        n_iter=cfg.tsne_iter,
+        initialization=init,
+        random_state=cfg.seed,
+        n_jobs=n_jobs,
+        verbose=False,
+    ).fit(np.ascontiguousarray(codes, dtype=np.float64))
+    return np.asarray(embedding, dtype=np.float32)
+
+
+# --------------------------------------------------- 7. K-means silhouettes
+def pairwise_distances(x: np.ndarray) -> np.ndarray:
+    """Euclidean distances (n, n) float64, as scikit-learn computes them (zero diagonal)."""
+    x = np.asarray(x, dtype=np.float64)
+    sq = np.einsum("ij,ij->i", x, x)
+    d = x @ x.T
+    d *= -2
+    d += sq[:, None]
+    d += sq[None, :]
+    np.maximum(d, 0, out=d)
+    np.sqrt(d, out=d)
+    np.fill_diagonal(d, 0)
+    return d
+
+
+def silhouettes(dist: np.ndarray, labelings: list[np.ndarray]) -> list[np.ndarray]:
+    """Per-sample silhouette values for several labelings of the same points.
+
+    One matrix product of the distances with every labeling's one-hot matrix
+    gives each point's summed distance to every cluster. Same definition as
+    scikit-learn's `silhouette_samples`: a singleton cluster's points score 0,
+    and a labeling with one cluster scores 0 everywhere.
+    """
+    n = dist.shape[0]
+    onehots, offsets = [], [0]
+    for labels in labelings:
+        k = int(labels.max()) + 1
+        m = np.zeros((n, k))
+        m[np.arange(n), labels] = 1.0
+        onehots.append(m)
+        offsets.append(offsets[-1] + k)
+    sums = dist @ np.concatenate(onehots, axis=1)
+    out = []
+    for labels, m, lo, hi in zip(labelings, onehots, offsets[:-1], offsets[1:]):
+        counts = m.sum(axis=0)
+        s = sums[:, lo:hi]
+        rows = np.arange(n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = s[rows, labels] / (counts[labels] - 1)
+            means = s / counts
+        means[:, counts == 0] = np.inf
+        means[rows, labels] = np.inf
+        b = means.min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sil = (b - a) / np.maximum(a, b)
+        sil[~np.isfinite(sil)] = 0.0  # singletons (0/0) and one-cluster labelings (b = inf)
+        out.append(sil.astype(np.float32))
+    return out
+
+
+def kmeans_silhouettes(x: np.ndarray, cfg: AnalysisConfig) -> dict[str, np.ndarray]:
+    """K-means (seeded) for every k of cfg.kmeans_ks on x (n, d), and the silhouettes.
+
+    Returns labels (n_k, n) int8, samples (n_k, n) float32, means (n_k,) float64.
+    """
+    from sklearn.cluster import KMeans
+
+    labelings = []
+    for k in cfg.kmeans_ks:
+        km = KMeans(n_clusters=k, random_state=cfg.seed, n_init="auto")
+        labels = km.fit_predict(np.asarray(x, dtype=np.float64))
+        labelings.append(np.unique(labels, return_inverse=True)[1].astype(np.int64))  # compact ids
+    samples = silhouettes(pairwise_distances(x), labelings)
+    return {
+        "labels": np.stack(labelings).astype(np.int8),
+        "samples": np.stack(samples),
+        "means": np.array([s.mean(dtype=np.float64) for s in samples]),
+    }
+
+
+# ------------------------------------------------------------------- all
+def analyze(
+    weights: dict[str, np.ndarray],
+    model_cfg: ModelConfig,
+    data: Dataset,
+    cfg: AnalysisConfig | None = None,
+    *,
+    n_jobs: int = 1,
+    progress: Progress | None = None,
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Every analysis of one model: (arrays for analysis.npz, JSON-ready meta)."""
+    cfg = cfg or AnalysisConfig()
+    say = progress or (lambda step: None)
+    seconds: dict[str, float] = {}
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict = {"version": ANALYSIS_VERSION, "config": cfg.to_dict()}
+
+    def timed(step: str):
+        say(step)
+        seconds[step] = time.perf_counter()
+
+    def done(step: str):
+        seconds[step] = round(time.perf_counter() - seconds[step], 3)
+
+    timed("codes")
+    h_train = encode_all(data.x_train, weights)
+    h_test = encode_all(data.x_test, weights)
+    h_hat_test, zero_test = normalise_codes(h_test)
+    done("codes")
+
+    timed("losses")
+    meta["loss_train"] = loss_terms(data.x_train, weights, model_cfg)
+    meta["loss_test"] = loss_terms(data.x_test, weights, model_cfg)
+    done("losses")
+
+    timed("statistics")
+    for part, h in (("train", h_train), ("test", h_test)):
+        st = code_statistics(h)
+        meta[f"density_{part}"] = st["density"]
+        meta[f"sparsity_{part}"] = 1.0 - st["density"]
+        meta[f"l0_mean_{part}"] = float(st["l0"].mean())
+        arrays[f"l0_{part}"] = st["l0"]
+        arrays[f"unit_frequency_{part}"] = st["unit_frequency"].astype(np.float32)
+        arrays[f"unit_mean_{part}"] = st["unit_mean"]
+    arrays["l0_hist_train"] = np.bincount(arrays["l0_train"], minlength=model_cfg.n_hidden + 1).astype(np.int32)
+    freq = arrays["unit_frequency_test"]
+    arrays["dead_units"] = freq == 0
+    arrays["dense_units"] = freq > 0.5
+    meta["n_dead_units"] = int(arrays["dead_units"].sum())
+    meta["n_dense_units"] = int(arrays["dense_units"].sum())
+    meta["mean_activation_test"] = float(h_test.mean(dtype=np.float64))
+    meta["n_zero_codes_test"] = int(zero_test.sum())
+    arrays["unit_label_frequency"] = unit_label_frequency(h_test, data.y_test)
+    done("statistics")
+
+    timed("reconstructions")
+    n = min(cfg.n_reconstructions, len(data.x_test))
+    arrays["labels_test"] = data.y_test.astype(np.uint8)
+    arrays["recon_index"] = np.arange(n, dtype=np.int32)
+    arrays["recon_input"] = data.x_test[:n].astype(np.float32)
+    arrays["recon_code"] = h_test[:n]
+    arrays["recon_code_normalised"] = h_hat_test[:n]
+    arrays["recon_output"] = decode(h_test[:n], weights)
+    done("reconstructions")
+
+    timed("cosine")
+    m = min(cfg.n_cosine, len(data.x_test))
+    arrays |= cosine_groups(h_hat_test[:m], data.y_test[:m])
+    meta["n_zero_codes_cosine"] = int(zero_test[:m].sum())
+    done("cosine")
+
+    init = reference_layout(data.x_test)
+    for space, codes in zip(SPACES, (h_test, h_hat_test)):
+        timed(f"tsne_{space}")
+        arrays[f"tsne_{space}"] = tsne(codes, init, cfg, n_jobs=n_jobs)
+        done(f"tsne_{space}")
+        timed(f"kmeans_{space}")
+        km = kmeans_silhouettes(codes, cfg)
+        arrays[f"kmeans_labels_{space}"] = km["labels"]
+        arrays[f"silhouette_{space}"] = km["samples"]
+        arrays[f"silhouette_mean_{space}"] = km["means"]
+        done(f"kmeans_{space}")
+
+    meta["seconds"] = seconds
+    meta["seconds_total"] = round(sum(seconds.values()), 3)
+    return arrays, meta

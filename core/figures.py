@@ -1,0 +1,641 @@
+"""Plotly figure builders for the dashboard: arrays in, `go.Figure` out.
+
+One function per figure of DESIGN §1 (plus the per-unit statistics), so the
+app pages only pick data and call one builder, and tests can check what a
+figure shows without a browser. Nothing here computes an analysis: the
+arrays come from `core.analysis` (through the store) exactly as stored.
+
+Conventions: colours are colour-blind safe (the `Safe` qualitative palette
+for the ten digits, Okabe-Ito blue/vermillion for two-series lines, with a
+second cue such as dash or marker symbol); image grids are ONE heatmap of a
+composite array whose gaps are NaN (drawn as background), never one trace
+per tile; 10,000-point scatters use WebGL (`Scattergl`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.analysis import BOX_COLUMNS
+
+__all__ = [
+    "BOX_COLUMNS",
+    "DIGIT_COLORS",
+    "cosine_boxes",
+    "density_vs_lambda",
+    "filter_grid",
+    "l0_histogram",
+    "loss_vs_lambda",
+    "reconstruction_grid",
+    "silhouette_panels",
+    "silhouette_vs_k",
+    "training_curves",
+    "tsne_map",
+    "unit_frequency_bars",
+]
+
+DIGIT_COLORS = tuple(px.colors.qualitative.Safe[:10])  # colour of digit d is DIGIT_COLORS[d]
+BLUE = "#0072B2"  # Okabe-Ito blue: first series of a two-series chart
+VERMILLION = "#D55E00"  # Okabe-Ito vermillion: second series, and "look here" marks
+ORANGE = "#E69F00"  # Okabe-Ito orange: a third category
+MEAN_LINE = "red"  # DESIGN §1: the classic silhouette plot's dashed red mean line
+GREYS = [[0.0, "black"], [1.0, "white"]]
+LAMBDA_TITLES = {"lambda_k": "λ_k (L2 weight on the encoder kernel W1)", "lambda_a": "λ_a (L2 weight on the code h)"}
+GAP = 2  # pixels of background between the tiles of an image grid
+TEMPLATE = "plotly_white"
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _other_axis(axis: str) -> str:
+    if axis not in LAMBDA_TITLES:
+        raise ValueError(f"axis must be 'lambda_k' or 'lambda_a', got {axis!r}")
+    return "lambda_a" if axis == "lambda_k" else "lambda_k"
+
+
+def _same(a: float, b: float) -> bool:
+    """Lambdas come back from JSON and linspace: compare them with a tolerance, not ==."""
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-15)
+
+
+def _slice_rows(rows: Sequence[Mapping], axis: str, fixed: float) -> list[Mapping]:
+    """The rows whose other lambda equals `fixed`, sorted by `axis`."""
+    other = _other_axis(axis)
+    return sorted((r for r in rows if _same(r[other], fixed)), key=lambda r: float(r[axis]))
+
+
+def _selected_row(rows: Sequence[Mapping], axis: str, selected: float | None) -> Mapping | None:
+    if selected is None:
+        return None
+    return next((r for r in rows if _same(r[axis], selected)), None)
+
+
+def _selected_trace(x: float, ys: Sequence[float]) -> go.Scatter:
+    """A ring around the selected model's point on every curve (one legend entry)."""
+    return go.Scatter(
+        x=[x] * len(ys),
+        y=list(ys),
+        mode="markers",
+        name="selected model",
+        marker=dict(symbol="circle-open", size=18, color="black", line=dict(width=2.5)),
+        hovertemplate="selected model<br>λ = %{x:.3g}<br>%{y:.4g}<extra></extra>",
+        cliponaxis=False,
+    )
+
+
+def _lambda_layout(fig: go.Figure, axis: str, fixed: float, title: str, n: int) -> None:
+    other = _other_axis(axis)
+    sym = "λ_a" if other == "lambda_a" else "λ_k"
+    fig.update_layout(
+        title=dict(text=f"{title} ({sym} = {fixed:.3g})"),
+        template=TEMPLATE,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    fig.update_xaxes(title_text=LAMBDA_TITLES[axis], exponentformat="e", showexponent="all")
+    if n == 0:
+        fig.add_annotation(
+            text=f"no analysed models with {sym} = {fixed:.3g}",
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+        )
+
+
+def _tile_origin(i: int, n_cols: int, side: int) -> tuple[int, int]:
+    """Top-left pixel (row, col) of tile i in a row-major grid with GAP-pixel gaps."""
+    r, c = divmod(i, n_cols)
+    return r * (side + GAP), c * (side + GAP)
+
+
+def _image_axes(fig: go.Figure) -> None:
+    """Image orientation (row 0 on top), square pixels."""
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False)
+    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
+
+
+def _scale_to_max(a: np.ndarray) -> np.ndarray:
+    """a / max|a| (float64); an all-zero array stays zero."""
+    a = np.asarray(a, dtype=np.float64)
+    m = np.abs(a).max() if a.size else 0.0
+    return a / m if m > 0 else np.zeros_like(a)
+
+
+def _as_square(v: np.ndarray) -> np.ndarray:
+    """A flat vector of length s*s as an (s, s) image, row-major."""
+    v = np.asarray(v).ravel()
+    s = math.isqrt(v.size)
+    if s * s != v.size:
+        raise ValueError(f"cannot reshape {v.size} values to a square image")
+    return v.reshape(s, s)
+
+
+# ------------------------------------------------- 1-2. sweeps over lambda
+
+
+def loss_vs_lambda(rows: Sequence[Mapping], axis: str, fixed: float, selected: float | None = None) -> go.Figure:
+    """Final train and test total loss vs `axis` over the grid rows (dicts) whose other lambda is `fixed`."""
+    data = _slice_rows(rows, axis, fixed)
+    x = [float(r[axis]) for r in data]
+    fig = go.Figure()
+    for key, name, color, dash, symbol in (
+        ("loss_train", "train", BLUE, "solid", "circle"),
+        ("loss_test", "test", VERMILLION, "dash", "diamond"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[float(r[key]) for r in data],
+                mode="lines+markers",
+                name=f"{name} loss",
+                line=dict(color=color, dash=dash),
+                marker=dict(symbol=symbol, size=8, color=color),
+                hovertemplate=f"{name} loss<br>λ = %{{x:.3g}}<br>loss = %{{y:.5g}}<extra></extra>",
+            )
+        )
+    sel = _selected_row(data, axis, selected)
+    if sel is not None:
+        fig.add_trace(_selected_trace(float(sel[axis]), [float(sel["loss_train"]), float(sel["loss_test"])]))
+    _lambda_layout(fig, axis, fixed, "Final loss vs regularization", len(data))
+    fig.update_yaxes(title_text="loss (MSE + penalties)", exponentformat="e")
+    return fig
+
+
+def density_vs_lambda(rows: Sequence[Mapping], axis: str, fixed: float, selected: float | None = None) -> go.Figure:
+    """Density and sparsity (1 - density) of the test-set code vs `axis` over the grid rows (dicts)."""
+    data = _slice_rows(rows, axis, fixed)
+    x = [float(r[axis]) for r in data]
+    density = [float(r["density_test"]) for r in data]
+    sparsity = [1.0 - d for d in density]  # from density, so the two always sum to 1
+    fig = go.Figure()
+    for y, name, color, dash, symbol in (
+        (density, "density (non-zero entries)", BLUE, "solid", "circle"),
+        (sparsity, "sparsity (zero entries)", VERMILLION, "dash", "diamond"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name=name,
+                line=dict(color=color, dash=dash),
+                marker=dict(symbol=symbol, size=8, color=color),
+                hovertemplate=f"{name}<br>λ = %{{x:.3g}}<br>%{{y:.3f}}<extra></extra>",
+                cliponaxis=False,  # points at exactly 0 or 1 stay whole
+            )
+        )
+    sel = _selected_row(data, axis, selected)
+    if sel is not None:
+        d = float(sel["density_test"])
+        fig.add_trace(_selected_trace(float(sel[axis]), [d, 1.0 - d]))
+    _lambda_layout(fig, axis, fixed, "Density and sparsity of the code h (test set)", len(data))
+    fig.update_yaxes(title_text="fraction of code entries", range=[0, 1])
+    return fig
+
+
+# --------------------------------------------------------------- training
+
+
+def training_curves(history: Mapping) -> go.Figure:
+    """Train and test total loss per epoch from a history dict ("loss", "val_loss": (n_epochs,) lists)."""
+    fig = go.Figure()
+    for key, name, color, dash in (("loss", "train", BLUE, "solid"), ("val_loss", "test", VERMILLION, "dash")):
+        y = [float(v) for v in history.get(key, [])]
+        if not y:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(1, len(y) + 1)),
+                y=y,
+                mode="lines+markers",
+                name=f"{name} loss",
+                line=dict(color=color, dash=dash),
+                marker=dict(size=5, color=color),
+                hovertemplate=f"{name} loss<br>epoch %{{x}}<br>%{{y:.5g}}<extra></extra>",
+            )
+        )
+    n_epochs = int(history["last_epoch"]) + 1 if "last_epoch" in history else len(history.get("loss", []))
+    fig.update_layout(
+        title=dict(text=f"Training curves ({n_epochs} epochs, early stopping on test loss)"),
+        template=TEMPLATE,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    fig.update_yaxes(title_text="loss (MSE + penalties, log scale)", type="log", exponentformat="e")
+    return fig
+
+
+# ------------------------------------------------------------- 3. filters
+
+
+def filter_grid(W1: np.ndarray, dead_units: np.ndarray | None = None, n_cols: int | None = None) -> go.Figure:
+    """The encoder filters W1 (784, n_units) as one grid of 28x28 images; dead_units (n_units,) bool outlined."""
+    W1 = np.asarray(W1)
+    n_pixels, n_units = W1.shape
+    side = math.isqrt(n_pixels)
+    if side * side != n_pixels:
+        raise ValueError(f"W1 has {n_pixels} rows, not a square image")
+    n_cols = n_cols or max(1, math.ceil(math.sqrt(n_units)))  # 196 units -> 14 x 14
+    n_rows = max(1, math.ceil(n_units / n_cols))
+    height, width = n_rows * (side + GAP) - GAP, n_cols * (side + GAP) - GAP
+    z = np.full((height, width), np.nan)
+    unit = np.full((height, width), -1, dtype=np.int32)  # customdata: which unit a pixel belongs to
+    for u in range(n_units):
+        r, c = _tile_origin(u, n_cols, side)
+        z[r : r + side, c : c + side] = _scale_to_max(W1[:, u].reshape(side, side))
+        unit[r : r + side, c : c + side] = u
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            customdata=unit,
+            colorscale=GREYS,
+            zmin=-1,
+            zmax=1,
+            hoverongaps=False,
+            hovertemplate="unit %{customdata}<br>w / max|w| = %{z:.2f}<extra></extra>",
+            colorbar=dict(title=dict(text="w / max|w|<br>(each unit<br>scaled to its<br>own max)")),
+        )
+    )
+    n_dead = 0
+    if dead_units is not None:
+        dead = np.asarray(dead_units, dtype=bool)
+        if dead.shape != (n_units,):
+            raise ValueError(f"dead_units has shape {dead.shape}, expected ({n_units},)")
+        n_dead = int(dead.sum())
+        for u in np.flatnonzero(dead):
+            r, c = _tile_origin(int(u), n_cols, side)
+            fig.add_shape(
+                type="rect",
+                x0=c - 0.5,
+                x1=c + side - 0.5,
+                y0=r - 0.5,
+                y1=r + side - 0.5,
+                line=dict(color=VERMILLION, width=2),
+                name=f"dead unit {u}",
+            )
+    dead_note = f", {n_dead} dead (outlined)" if dead_units is not None else ""
+    fig.update_layout(
+        title=dict(text=f"Encoder filters W1: {n_units} units{dead_note}; black = negative, white = positive"),
+        template=TEMPLATE,
+        plot_bgcolor="white",
+    )
+    _image_axes(fig)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+# ------------------------------------------------------ 4. reconstructions
+
+
+def reconstruction_grid(
+    x: np.ndarray,
+    code: np.ndarray,
+    code_normalised: np.ndarray,
+    output: np.ndarray,
+    index: np.ndarray,
+) -> go.Figure:
+    """Originals x (n, 28, 28), codes (n, 196) and h/||h|| (n, 196) as 14x14, outputs (n, 28, 28); index (n,).
+
+    Each code h is scaled to its own max (an all-zero code is black). The
+    normalised codes share one scale (the row's max): scaled to their own max
+    they would be pixel-identical to the h row, since h/||h|| only rescales h.
+    """
+    x, output = np.asarray(x), np.asarray(output)
+    code, code_normalised = np.asarray(code), np.asarray(code_normalised)
+    n, side = x.shape[0], x.shape[1]
+    rows = [
+        ("original", x, [np.asarray(im, dtype=np.float64) for im in x]),
+        ("code h", code, [_scale_to_max(_as_square(h)) for h in code]),
+        ("h / ||h||", code_normalised, list(_scale_to_max(np.stack([_as_square(h) for h in code_normalised])))),
+        ("reconstruction", output, [np.asarray(im, dtype=np.float64) for im in output]),
+    ]
+    n_cols = max(n, 1)
+    height, width = len(rows) * (side + GAP) - GAP, n_cols * (side + GAP) - GAP
+    z = np.full((height, width), np.nan)
+    custom = np.full((height, width, 2), np.nan)  # (test index, the value before display scaling)
+    for r, (_, raw, shown) in enumerate(rows):
+        for i in range(n):
+            top, left = _tile_origin(r * n_cols + i, n_cols, side)
+            img = shown[i]
+            factor = side // img.shape[0]  # 14x14 codes are upscaled x2 to 28x28
+            value = raw[i] if raw[i].ndim == 2 else _as_square(raw[i])
+            z[top : top + side, left : left + side] = np.kron(img, np.ones((factor, factor)))
+            custom[top : top + side, left : left + side, 0] = index[i]
+            custom[top : top + side, left : left + side, 1] = np.kron(value, np.ones((factor, factor)))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            customdata=custom,
+            colorscale=GREYS,
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            hoverongaps=False,
+            hovertemplate="test image %{customdata[0]}<br>value %{customdata[1]:.3g}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=dict(text="Reconstructions: image, code h (14x14), h/||h||, and the decoder's output"),
+        template=TEMPLATE,
+        plot_bgcolor="white",
+    )
+    _image_axes(fig)
+    centre = (side - 1) / 2
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=[r * (side + GAP) + centre for r in range(len(rows))],
+        ticktext=[name for name, _, _ in rows],
+        showline=False,
+        ticks="",
+    )
+    fig.update_xaxes(
+        title_text="test image index",
+        tickmode="array",
+        tickvals=[i * (side + GAP) + centre for i in range(n)],
+        ticktext=[str(int(i)) for i in index],
+        ticks="",
+    )
+    return fig
+
+
+# ------------------------------------------------------ 5. cosine boxes
+
+
+def cosine_boxes(same_box: np.ndarray, diff_box: np.ndarray) -> go.Figure:
+    """Box plots of cosine similarity per digit from precomputed stats, same_box and diff_box (10, len(BOX_COLUMNS))."""
+    col = {name: i for i, name in enumerate(BOX_COLUMNS)}
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("same digit", "different digit"), shared_yaxes=True)
+    lowest = 0.0
+    for panel, stats in enumerate((np.asarray(same_box), np.asarray(diff_box)), start=1):
+        for d in range(stats.shape[0]):
+            s = stats[d]
+            if s[col["n"]] == 0:  # no pairs for this digit: nothing to draw
+                continue
+            lowest = min(lowest, float(s[col["lowerfence"]]), float(s[col["min"]]))
+            fig.add_trace(
+                go.Box(
+                    x=[d],
+                    q1=[s[col["q1"]]],
+                    median=[s[col["median"]]],
+                    q3=[s[col["q3"]]],
+                    lowerfence=[s[col["lowerfence"]]],
+                    upperfence=[s[col["upperfence"]]],
+                    mean=[s[col["mean"]]],
+                    name=f"digit {d}",
+                    legendgroup=f"digit {d}",
+                    showlegend=panel == 1,
+                    marker_color=DIGIT_COLORS[d % len(DIGIT_COLORS)],
+                    boxpoints=False,
+                    hovertext=f"digit {d}: {int(s[col['n']])} pairs",
+                ),
+                row=1,
+                col=panel,
+            )
+    fig.update_layout(
+        title=dict(text="Cosine similarity of normalised codes, by digit of the first image of each pair"),
+        template=TEMPLATE,
+        boxmode="overlay",
+        legend=dict(title=dict(text="digit")),
+    )
+    fig.update_xaxes(title_text="digit", tickmode="array", tickvals=list(range(10)), range=[-0.6, 9.6])
+    fig.update_yaxes(range=[lowest, 1])
+    fig.update_yaxes(title_text="cosine similarity", row=1, col=1)
+    return fig
+
+
+# ------------------------------------------------------------------ 6. t-SNE
+
+
+def tsne_map(
+    embedding: np.ndarray, labels: np.ndarray, title: str, index: np.ndarray | None = None, n_classes: int = 10
+) -> go.Figure:
+    """t-SNE embedding (n, 2) coloured by digit labels (n,); index (n,) the test-image indices (default 0..n-1)."""
+    embedding = np.asarray(embedding)
+    labels = np.asarray(labels)
+    index = np.arange(len(labels)) if index is None else np.asarray(index)
+    fig = go.Figure()
+    for d in range(n_classes):
+        mask = labels == d
+        fig.add_trace(
+            go.Scattergl(
+                x=embedding[mask, 0],
+                y=embedding[mask, 1],
+                mode="markers",
+                name=str(d),
+                customdata=index[mask],
+                marker=dict(size=3, color=DIGIT_COLORS[d % len(DIGIT_COLORS)], opacity=0.7),
+                hovertemplate=f"digit {d}<br>test image %{{customdata}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=dict(text=title),
+        template=TEMPLATE,
+        legend=dict(title=dict(text="digit"), itemsizing="constant"),
+    )
+    # t-SNE coordinates have no unit and no meaningful scale: hide the ticks, keep the aspect
+    fig.update_xaxes(title_text="t-SNE 1", showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    fig.update_yaxes(
+        title_text="t-SNE 2", showticklabels=False, ticks="", showgrid=False, zeroline=False, scaleanchor="x"
+    )
+    return fig
+
+
+# ----------------------------------------------------- 7. K-means silhouettes
+
+
+def _downsample_sorted(values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, values) of at most max_points evenly spaced entries, the first and last always kept."""
+    m = len(values)
+    if m <= max_points:
+        pos = np.arange(m)
+    else:
+        pos = np.unique(np.linspace(0, m - 1, max_points).round().astype(np.int64))
+    return pos, values[pos]
+
+
+def silhouette_panels(
+    samples: np.ndarray,
+    labels: np.ndarray,
+    ks: Sequence[int],
+    title: str,
+    means: np.ndarray | None = None,
+    max_points: int = 200,
+    n_cols: int = 3,
+) -> go.Figure:
+    """Classic silhouette plots, one panel per k: samples (len(ks), n) silhouettes, labels (len(ks), n) clusters.
+
+    means (len(ks),) are the dashed lines (default: the mean of each row of
+    samples); each cluster's sorted band is downsampled to max_points points.
+    """
+    samples, labels = np.asarray(samples), np.asarray(labels)
+    means = samples.mean(axis=1) if means is None else np.asarray(means)
+    n_rows = max(1, math.ceil(len(ks) / n_cols))
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=[f"k = {k}" for k in ks],
+        horizontal_spacing=0.06,
+        vertical_spacing=0.08,
+    )
+    palette = px.colors.qualitative.Safe
+    n = samples.shape[1]
+    gap = max(2, n // 100)  # the original's 10-sample gap is invisible at 10,000 samples
+    x_min = min(-0.1, float(samples.min()) if samples.size else 0.0)
+    for p, _k in enumerate(ks):
+        row, col = divmod(p, n_cols)
+        row, col = row + 1, col + 1
+        y_lower = 0
+        for c in np.unique(labels[p]):
+            vals = np.sort(samples[p][labels[p] == c])
+            pos, v = _downsample_sorted(vals, max_points)
+            y = y_lower + pos
+            fig.add_trace(
+                go.Scatter(
+                    x=np.concatenate([[0.0], v, [0.0]]),
+                    y=np.concatenate([[y[0]], y, [y[-1]]]),
+                    fill="toself",
+                    mode="lines",
+                    line=dict(width=0.5, color=palette[int(c) % len(palette)]),
+                    fillcolor=palette[int(c) % len(palette)],
+                    name=f"cluster {c}",
+                    showlegend=False,
+                    hovertemplate=f"cluster {c}: {len(vals)} samples<br>silhouette %{{x:.3f}}<extra></extra>",
+                ),
+                row=row,
+                col=col,
+            )
+            fig.add_annotation(
+                x=-0.05, y=y_lower + len(vals) / 2, text=str(c), showarrow=False, font=dict(size=10), row=row, col=col
+            )
+            y_lower += len(vals) + gap
+        fig.add_vline(x=float(means[p]), line=dict(color=MEAN_LINE, dash="dash", width=1.5), row=row, col=col)
+    fig.update_xaxes(range=[x_min, 1])
+    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    for c in range(1, n_cols + 1):
+        fig.update_xaxes(title_text="silhouette value", row=n_rows, col=c)
+    for r in range(1, n_rows + 1):
+        fig.update_yaxes(title_text="samples by cluster", row=r, col=1)
+    fig.update_layout(
+        title=dict(text=f"{title} (bands: clusters, sorted; dashed red: mean silhouette)"),
+        template=TEMPLATE,
+        height=300 * n_rows,
+        showlegend=False,
+    )
+    return fig
+
+
+def silhouette_vs_k(means_raw: np.ndarray, means_normalised: np.ndarray, ks: Sequence[int]) -> go.Figure:
+    """Mean silhouette vs k for the raw code h and the normalised code h/||h||, both (len(ks),)."""
+    fig = go.Figure()
+    for y, name, color, dash, symbol in (
+        (means_raw, "raw code h", BLUE, "solid", "circle"),
+        (means_normalised, "normalised code h/||h||", VERMILLION, "dash", "diamond"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=list(ks),
+                y=[float(v) for v in y],
+                mode="lines+markers",
+                name=name,
+                line=dict(color=color, dash=dash),
+                marker=dict(symbol=symbol, size=8, color=color),
+                hovertemplate=f"{name}<br>k = %{{x}}<br>mean silhouette %{{y:.3f}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=dict(text="K-means: mean silhouette vs number of clusters"),
+        template=TEMPLATE,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    fig.update_xaxes(title_text="k (number of clusters)", tickmode="array", tickvals=list(ks))
+    fig.update_yaxes(title_text="mean silhouette (-1 to 1)")
+    return fig
+
+
+# --------------------------------------------------- per-unit statistics
+
+
+def l0_histogram(l0: np.ndarray, n_units: int | None = None) -> go.Figure:
+    """Histogram of the number of active units per image, l0 (n_images,) ints, as exact counts."""
+    l0 = np.asarray(l0).astype(np.int64).ravel()
+    counts = np.bincount(l0, minlength=n_units + 1 if n_units else 0)  # x runs 0..n_units when given
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(len(counts)),
+            y=counts,
+            marker_color=BLUE,
+            name="test images",
+            hovertemplate="%{y} images with %{x} active units<extra></extra>",
+        )
+    )
+    title = "Active units per test image (L0 of the code h)"
+    if l0.size:
+        mean = float(l0.mean())
+        title += f": mean {mean:.1f}"
+        fig.add_vline(x=mean, line=dict(color=VERMILLION, dash="dash"), annotation_text=f"mean {mean:.1f}")
+    fig.update_layout(title=dict(text=title), template=TEMPLATE, bargap=0.05, showlegend=False)
+    fig.update_xaxes(title_text="active units (h > 0) in the image's code")
+    fig.update_yaxes(title_text="number of test images")
+    return fig
+
+
+def unit_frequency_bars(
+    unit_frequency: np.ndarray, dead_units: np.ndarray, dense_units: np.ndarray, dense_threshold: float = 0.5
+) -> go.Figure:
+    """Per-unit firing frequency (n_units,) sorted descending; dead and dense (n_units,) bool coloured apart.
+
+    Dead units fire on no image, so their bars have zero height: they are
+    drawn as markers on the axis instead. dense_threshold only labels the legend.
+    """
+    freq = np.asarray(unit_frequency, dtype=np.float64)
+    dead, dense = np.asarray(dead_units, dtype=bool), np.asarray(dense_units, dtype=bool)
+    order = np.argsort(-freq, kind="stable")  # rank r shows unit order[r]
+    rank = np.arange(len(freq))
+    f, is_dead, is_dense = freq[order], dead[order], dense[order]
+    other = ~is_dead & ~is_dense
+    fig = go.Figure()
+    for mask, name, color in (
+        (is_dense, f"dense (fires on > {dense_threshold:.0%} of images)", ORANGE),
+        (other, "other units", BLUE),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=rank[mask],
+                y=f[mask],
+                customdata=order[mask],
+                name=f"{name}: {int(mask.sum())}",
+                marker_color=color,
+                hovertemplate="unit %{customdata}<br>fires on %{y:.1%} of test images<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=rank[is_dead],
+            y=np.zeros(int(is_dead.sum())),
+            customdata=order[is_dead],
+            mode="markers",
+            name=f"dead (never fires): {int(is_dead.sum())}",
+            marker=dict(symbol="x-thin", size=8, color=VERMILLION, line=dict(width=2, color=VERMILLION)),
+            hovertemplate="unit %{customdata}<br>dead: fires on no test image<extra></extra>",
+            cliponaxis=False,
+        )
+    )
+    fig.update_layout(
+        title=dict(text="How often each hidden unit fires (test set), units sorted"),
+        template=TEMPLATE,
+        bargap=0.1,
+        barmode="overlay",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    fig.update_xaxes(title_text="unit rank (most frequent first)")
+    fig.update_yaxes(title_text="fraction of test images with h > 0", range=[0, 1])
+    return fig

@@ -1,0 +1,145 @@
+"""Analyses: properties on tiny data, equality with scikit-learn, seeding, the zero-code convention."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import silhouette_samples, silhouette_score
+
+from conftest import build_model_cfg, build_train_cfg
+from core import analysis as an
+from core.config import AnalysisConfig
+from core.model import init_weights
+from core.train import train
+
+SMALL = AnalysisConfig(n_cosine=150, tsne_exaggeration_iter=50, tsne_iter=100, kmeans_ks=(2, 3, 4))
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_data):
+    cfg = build_model_cfg(lambda_k=1e-4, lambda_a=1e-3)
+    return cfg, train(cfg, build_train_cfg(max_epochs=3), tiny_data)
+
+
+@pytest.fixture(scope="module")
+def analysed(trained, tiny_data):
+    cfg, result = trained
+    return an.analyze(result.weights, cfg, tiny_data, SMALL)
+
+
+def test_density_and_l0_equal_direct_counts(trained, tiny_data, analysed):
+    _, result = trained
+    arrays, meta = analysed
+    h = an.encode_all(tiny_data.x_test, result.weights)
+    assert meta["density_test"] == pytest.approx(np.count_nonzero(h) / h.size)
+    assert meta["sparsity_test"] == pytest.approx(1 - meta["density_test"])
+    assert 0 <= meta["density_train"] <= 1
+    np.testing.assert_array_equal(arrays["l0_test"], np.count_nonzero(h, axis=1))
+    assert arrays["l0_hist_train"].sum() == len(tiny_data.x_train)
+    np.testing.assert_allclose(arrays["unit_frequency_test"], (h > 0).mean(axis=0))
+
+
+def test_dead_and_dense_units_equal_direct_counts(tiny_data):
+    cfg = build_model_cfg()
+    w = init_weights(cfg, 0)
+    w["W1"][:, :7] = -1.0  # these 7 units can never fire on non-negative pixels
+    w["b1"][:7] = -1.0
+    w["b1"][7:12] = 50.0  # and these 5 always fire
+    h = an.encode_all(tiny_data.x_test, w)
+    stats = an.code_statistics(h)
+    assert (stats["unit_frequency"] == 0).sum() == np.sum(~(h > 0).any(axis=0))
+    assert (stats["unit_frequency"] == 0).sum() >= 7
+    assert (stats["unit_frequency"] > 0.5).sum() == np.sum((h > 0).mean(axis=0) > 0.5) >= 5
+
+
+def test_loss_terms_equal_the_trainers_final_test_loss(trained, tiny_data, analysed):
+    cfg, result = trained
+    _, meta = analysed
+    terms = meta["loss_test"]
+    assert terms["total"] == pytest.approx(result.val_loss[-1], rel=1e-5)
+    assert terms["total"] == pytest.approx(terms["mse"] + terms["activity"] + terms["kernel"])
+    assert terms["kernel"] == pytest.approx(cfg.lambda_k * float(np.sum(result.weights["W1"].astype(float) ** 2)))
+    assert terms["activity"] > 0 and terms["mse"] > 0
+
+
+def test_zero_codes_give_zero_cosine_not_nan():
+    h = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0], [0, 3, 4], [0, 0, 0]], dtype=np.float32)
+    h_hat, zero = an.normalise_codes(h)
+    assert zero.tolist() == [True, False, False, False, True]
+    assert not np.isnan(h_hat).any()
+    np.testing.assert_allclose(np.linalg.norm(h_hat[~zero], axis=1), 1, rtol=1e-6)
+    groups = an.cosine_groups(h_hat, np.array([0, 0, 0, 1, 1]), n_classes=2)
+    for values in groups.values():
+        assert np.isfinite(values).all()
+    box = dict(zip(an.BOX_COLUMNS, groups["cos_same_box"][0]))
+    # digit 0: ordered pairs among rows 0,1,2 -> cos(0,1)=cos(0,2)=0 twice each, cos(1,2)=1 twice
+    assert box["n"] == 6 and box["mean"] == pytest.approx(1 / 3) and box["max"] == 1 and box["min"] == 0
+
+
+def test_cosine_groups_count_every_ordered_pair_once(analysed, tiny_data):
+    arrays, _ = analysed
+    labels = tiny_data.y_test[: SMALL.n_cosine]
+    counts = np.bincount(labels, minlength=10)
+    n_same = arrays["cos_same_box"][:, 0]
+    n_diff = arrays["cos_diff_box"][:, 0]
+    np.testing.assert_array_equal(n_same, counts * (counts - 1))
+    np.testing.assert_array_equal(n_diff, counts * (len(labels) - counts))
+    np.testing.assert_array_equal(arrays["cos_same_hist"].sum(axis=1), n_same)
+    stats = arrays["cos_diff_box"][:, 2:]  # min, lowerfence, q1, median, q3, upperfence, max
+    assert (np.diff(stats, axis=1) >= -1e-12).all()
+    assert stats.min() >= -1 and stats.max() <= 1 + 1e-12
+
+
+def test_silhouettes_equal_scikit_learn():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 1.0, (60, 5)) for c in (0, 3, 6)])
+    labelings = [rng.integers(0, 3, 180), np.repeat([0, 1, 2], 60), np.r_[np.zeros(179, int), [1]]]
+    ours = an.silhouettes(an.pairwise_distances(x), labelings)
+    for labels, s in zip(labelings, ours):
+        np.testing.assert_allclose(s, silhouette_samples(x, labels), atol=1e-6)
+        assert s.mean() == pytest.approx(silhouette_score(x, labels), abs=1e-6)
+        assert s.min() >= -1 and s.max() <= 1
+    assert ours[2][-1] == 0  # a singleton scores 0, as in scikit-learn
+    one_cluster = an.silhouettes(an.pairwise_distances(x), [np.zeros(180, int)])[0]
+    assert not one_cluster.any()
+
+
+def test_kmeans_silhouettes_are_seeded_and_in_range(analysed, tiny_data):
+    arrays, _ = analysed
+    for space in an.SPACES:
+        s = arrays[f"silhouette_{space}"]
+        assert s.shape == (len(SMALL.kmeans_ks), len(tiny_data.x_test))
+        assert np.isfinite(s).all() and s.min() >= -1 and s.max() <= 1
+        np.testing.assert_allclose(arrays[f"silhouette_mean_{space}"], s.mean(axis=1), rtol=1e-6)
+        for k, labels in zip(SMALL.kmeans_ks, arrays[f"kmeans_labels_{space}"]):
+            assert labels.max() < k
+
+
+def test_kmeans_is_seeded(trained, tiny_data):
+    _, result = trained
+    h = an.encode_all(tiny_data.x_test, result.weights)
+    a, b = an.kmeans_silhouettes(h, SMALL), an.kmeans_silhouettes(h, SMALL)
+    np.testing.assert_array_equal(a["labels"], b["labels"])
+    np.testing.assert_array_equal(a["samples"], b["samples"])
+
+
+def test_tsne_is_seeded_and_starts_from_the_shared_layout(trained, tiny_data):
+    _, result = trained
+    h = an.encode_all(tiny_data.x_test, result.weights)
+    init = an.reference_layout(tiny_data.x_test)
+    assert init.shape == (len(h), 2) and init[:, 0].std() == pytest.approx(1e-4)
+    a = an.tsne(h, init, SMALL)
+    b = an.tsne(h, init, SMALL)
+    # the layout depends on where it starts (so a shared start makes maps comparable)
+    c = an.tsne(h, init[::-1].copy(), SMALL)
+    assert a.shape == (len(h), 2) and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_analysis_arrays_have_the_documented_shapes(analysed, tiny_data):
+    arrays, meta = analysed
+    n_test = len(tiny_data.x_test)
+    assert arrays["recon_code"].shape == (20, 196) and arrays["recon_output"].shape == (20, 28, 28)
+    assert arrays["tsne_raw"].shape == arrays["tsne_normalised"].shape == (n_test, 2)
+    assert arrays["unit_label_frequency"].shape == (196, 10)
+    assert arrays["dead_units"].dtype == bool and meta["n_dead_units"] == int(arrays["dead_units"].sum())
+    assert set(meta["seconds"]) >= {"tsne_raw", "kmeans_normalised", "cosine"}

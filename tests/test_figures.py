@@ -1,0 +1,370 @@
+"""Tests for core.figures: what each figure shows, on tiny synthetic arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from core import analysis, figures
+
+KS = tuple(range(2, 11))
+
+
+def make_rows() -> list[dict]:
+    """A 3 x 3 grid table (lambda_k x lambda_a) with distinct, known values."""
+    rows = []
+    for i, lk in enumerate(np.linspace(0, 1e-4, 3)):
+        for j, la in enumerate((0.0, 1e-5, 1e-4)):
+            density = 0.9 - 0.2 * i - 0.1 * j
+            rows.append(
+                {
+                    "lambda_k": float(lk),
+                    "lambda_a": la,
+                    "loss_train": 0.001 + 0.001 * i + 0.0001 * j,
+                    "loss_test": 0.0012 + 0.001 * i + 0.0001 * j,
+                    "mse_test": 0.001,
+                    "density_test": density,
+                    "sparsity_test": 1 - density,
+                    "l0_mean_test": 196 * density,
+                    "n_dead_units": i,
+                }
+            )
+    return rows[::-1]  # unsorted on purpose: the figure must sort by x
+
+
+def make_box(rng: np.random.Generator, n_classes: int = 10) -> np.ndarray:
+    """Plausible BOX_COLUMNS stats per digit: (n_classes, 9), ordered min <= ... <= max."""
+    q = np.sort(rng.random((n_classes, 7)), axis=1)  # min, lowerfence, q1, median, q3, upperfence, max
+    n = rng.integers(10, 100, n_classes)
+    mean = q[:, 3] + 0.01
+    cols = dict(zip(("min", "lowerfence", "q1", "median", "q3", "upperfence", "max"), q.T, strict=True))
+    cols |= {"n": n, "mean": mean}
+    return np.stack([cols[c] for c in figures.BOX_COLUMNS], axis=1).astype(np.float64)
+
+
+def line_arrays(fig: go.Figure):
+    """Every x/y array of the figure's non-image traces."""
+    for tr in fig.data:
+        if tr.type in ("heatmap", "image", "box"):
+            continue
+        for a in (tr.x, tr.y):
+            if a is not None:
+                yield np.asarray(a, dtype=np.float64)
+
+
+def assert_no_nan(fig: go.Figure) -> None:
+    for a in line_arrays(fig):
+        assert not np.isnan(a).any()
+
+
+def assert_titled(fig: go.Figure) -> None:
+    assert fig.layout.title.text
+
+
+def by_name(fig: go.Figure, name: str):
+    (trace,) = [t for t in fig.data if t.name == name]
+    return trace
+
+
+# --------------------------------------------------------------- constants
+
+
+def test_constants():
+    assert figures.BOX_COLUMNS == analysis.BOX_COLUMNS
+    assert len(figures.DIGIT_COLORS) == 10 and len(set(figures.DIGIT_COLORS)) == 10
+
+
+# ------------------------------------------------------------ lambda sweeps
+
+
+@pytest.mark.parametrize("axis,fixed", [("lambda_k", 1e-5), ("lambda_a", 5e-5)])
+def test_loss_vs_lambda_keeps_the_slice_sorted_and_rings_the_selection(axis, fixed):
+    rows = make_rows()
+    other = "lambda_a" if axis == "lambda_k" else "lambda_k"
+    want = sorted((r for r in rows if np.isclose(r[other], fixed)), key=lambda r: r[axis])
+    selected = want[1][axis]
+    fig = figures.loss_vs_lambda(rows, axis, fixed, selected)
+    train, test = by_name(fig, "train loss"), by_name(fig, "test loss")
+    assert list(train.x) == [r[axis] for r in want]
+    assert list(train.y) == [r["loss_train"] for r in want]
+    assert list(test.y) == [r["loss_test"] for r in want]
+    sel = by_name(fig, "selected model")
+    assert list(sel.x) == [selected, selected]
+    assert list(sel.y) == [want[1]["loss_train"], want[1]["loss_test"]]
+    assert fig.layout.yaxis.title.text == "loss (MSE + penalties)"
+    assert fig.layout.xaxis.title.text and fig.layout.xaxis.exponentformat == "e"
+    assert train.line.color != test.line.color
+    assert_titled(fig)
+    assert_no_nan(fig)
+
+
+def test_loss_vs_lambda_without_a_match_or_selection():
+    fig = figures.loss_vs_lambda(make_rows(), "lambda_k", 0.123, None)
+    assert all(len(t.x) == 0 for t in fig.data)
+    assert not [t for t in fig.data if t.name == "selected model"]
+    assert fig.layout.annotations  # says there is nothing to show
+    with pytest.raises(ValueError, match="axis"):
+        figures.loss_vs_lambda(make_rows(), "lambda_x", 0.0, None)
+
+
+def test_loss_vs_lambda_single_cell():
+    row = make_rows()[0]
+    fig = figures.loss_vs_lambda([row], "lambda_a", row["lambda_k"], row["lambda_a"])
+    assert list(by_name(fig, "selected model").y) == [row["loss_train"], row["loss_test"]]
+
+
+def test_density_vs_lambda_sums_to_one_and_rings_the_selection():
+    rows = make_rows()
+    fig = figures.density_vs_lambda(rows, "lambda_k", 0.0, 5e-5)
+    dens = by_name(fig, "density (non-zero entries)")
+    spars = by_name(fig, "sparsity (zero entries)")
+    np.testing.assert_allclose(np.add(dens.y, spars.y), 1.0)
+    assert list(dens.x) == [0.0, 5e-5, 1e-4]
+    want = next(r for r in rows if r["lambda_a"] == 0 and np.isclose(r["lambda_k"], 5e-5))
+    sel = by_name(fig, "selected model")
+    assert list(sel.x) == [want["lambda_k"]] * 2
+    np.testing.assert_allclose(sel.y, [want["density_test"], 1 - want["density_test"]])
+    assert list(fig.layout.yaxis.range) == [0, 1]
+    assert fig.layout.yaxis.title.text == "fraction of code entries"
+    assert_no_nan(fig)
+
+
+def test_training_curves():
+    history = {"loss": [0.05, 0.02, 0.01], "val_loss": [0.04, 0.02, 0.015], "last_epoch": 2}
+    fig = figures.training_curves(history)
+    assert list(by_name(fig, "train loss").x) == [1, 2, 3]
+    assert list(by_name(fig, "test loss").y) == history["val_loss"]
+    assert fig.layout.yaxis.type == "log"
+    assert "3 epochs" in fig.layout.title.text
+    assert_no_nan(fig)
+
+
+# ------------------------------------------------------------------ filters
+
+
+def test_filter_grid_tiles_are_the_scaled_filters():
+    rng = np.random.default_rng(1)
+    W1 = rng.normal(size=(784, 196)).astype(np.float32)
+    W1[:, 7] = 0  # an all-zero filter must not divide by zero
+    dead = np.zeros(196, bool)
+    dead[[3, 50, 195]] = True
+    fig = figures.filter_grid(W1, dead)
+    (hm,) = fig.data
+    z, unit = np.asarray(hm.z), np.asarray(hm.customdata)
+    assert z.shape == (14 * 30 - 2, 14 * 30 - 2)
+    for u in (0, 13, 14, 7, 195):
+        r, c = divmod(u, 14)
+        tile = z[r * 30 : r * 30 + 28, c * 30 : c * 30 + 28]
+        w = W1[:, u].reshape(28, 28).astype(np.float64)
+        want = w / np.abs(w).max() if np.abs(w).any() else np.zeros_like(w)
+        np.testing.assert_allclose(tile, want, rtol=1e-6)
+        assert unit[r * 30 + 5, c * 30 + 20] == u
+    assert np.isnan(z[28:30, :]).all() and np.isnan(z[:, 28:30]).all()  # the gaps are background
+    assert (unit[28:30, :] == -1).all()
+    assert np.nanmax(np.abs(z)) <= 1
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 3
+    r, c = divmod(50, 14)
+    assert any(s.x0 == c * 30 - 0.5 and s.y0 == r * 30 - 0.5 for s in rects)
+    assert "3 dead" in fig.layout.title.text
+    assert fig.layout.yaxis.autorange == "reversed" and fig.layout.yaxis.scaleanchor == "x"
+    assert "unit" in hm.hovertemplate and "max|w|" in hm.hovertemplate
+
+
+def test_filter_grid_all_zero_and_no_dead():
+    fig = figures.filter_grid(np.zeros((784, 196), np.float32))
+    assert np.nanmax(np.abs(fig.data[0].z)) == 0
+    assert not fig.layout.shapes
+    with pytest.raises(ValueError, match="dead_units"):
+        figures.filter_grid(np.zeros((784, 4)), np.zeros(3, bool))
+
+
+# ---------------------------------------------------------- reconstructions
+
+
+def test_reconstruction_grid_rows():
+    rng = np.random.default_rng(2)
+    n = 20
+    x = rng.random((n, 28, 28)).astype(np.float32)
+    code = rng.random((n, 196)).astype(np.float32) * (rng.random((n, 196)) > 0.7)
+    code[4] = 0  # an all-zero code: black, not NaN
+    norms = np.linalg.norm(code, axis=1, keepdims=True)
+    code_n = np.divide(code, norms, out=np.zeros_like(code), where=norms > 0)
+    out = rng.random((n, 28, 28)).astype(np.float32)
+    index = np.arange(100, 100 + n, dtype=np.int32)
+    fig = figures.reconstruction_grid(x, code, code_n, out, index)
+    (hm,) = fig.data
+    z, custom = np.asarray(hm.z), np.asarray(hm.customdata)
+    assert z.shape == (4 * 30 - 2, n * 30 - 2)
+
+    def tile(row, i):
+        return z[row * 30 : row * 30 + 28, i * 30 : i * 30 + 28]
+
+    for i in (0, 4, n - 1):
+        np.testing.assert_allclose(tile(0, i), x[i], rtol=1e-6)
+        np.testing.assert_allclose(tile(3, i), out[i], rtol=1e-6)
+        h = code[i].reshape(14, 14).astype(np.float64)
+        want = np.kron(h / h.max() if h.max() > 0 else h, np.ones((2, 2)))
+        np.testing.assert_allclose(tile(1, i), want, rtol=1e-6)
+        assert custom[40, i * 30 + 3, 0] == index[i]
+    assert (tile(1, 4) == 0).all() and (tile(2, 4) == 0).all()
+    assert not np.isnan(tile(2, 0)).any() and np.nanmax(z) <= 1
+    assert list(fig.layout.yaxis.ticktext) == ["original", "code h", "h / ||h||", "reconstruction"]
+    assert list(fig.layout.xaxis.ticktext) == [str(i) for i in index]
+
+
+# ----------------------------------------------------------------- cosine
+
+
+def test_cosine_boxes_use_the_stats():
+    rng = np.random.default_rng(3)
+    same, diff = make_box(rng), make_box(rng)
+    fig = figures.cosine_boxes(same, diff)
+    boxes = [t for t in fig.data if t.type == "box"]
+    assert len(boxes) == 20
+    col = {c: i for i, c in enumerate(figures.BOX_COLUMNS)}
+    for panel, stats in ((0, same), (1, diff)):
+        for d in range(10):
+            b = boxes[panel * 10 + d]
+            assert list(b.x) == [d]
+            for key in ("q1", "median", "q3", "lowerfence", "upperfence", "mean"):
+                assert getattr(b, key)[0] == stats[d, col[key]]
+            assert b.boxpoints is False
+            assert b.marker.color == figures.DIGIT_COLORS[d]
+    assert [a.text for a in fig.layout.annotations] == ["same digit", "different digit"]
+    assert list(fig.layout.yaxis.range) == [0, 1]
+
+
+def test_cosine_boxes_expand_below_zero_and_skip_empty_digits():
+    rng = np.random.default_rng(4)
+    same = make_box(rng)
+    same[2, figures.BOX_COLUMNS.index("lowerfence")] = -0.3
+    same[2, figures.BOX_COLUMNS.index("min")] = -0.4
+    diff = make_box(rng)
+    diff[9] = 0  # a digit with no pairs
+    fig = figures.cosine_boxes(same, diff)
+    assert len([t for t in fig.data if t.type == "box"]) == 19
+    assert fig.layout.yaxis.range[0] == pytest.approx(-0.4)
+
+
+# ------------------------------------------------------------------ t-SNE
+
+
+def test_tsne_map_one_trace_per_digit():
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 10, 300).astype(np.uint8)
+    labels[labels == 7] = 8  # a digit absent from the sample still has its (empty) legend entry
+    emb = rng.normal(size=(300, 2)).astype(np.float32)
+    fig = figures.tsne_map(emb, labels, "t-SNE of h")
+    assert len(fig.data) == 10 and all(t.type == "scattergl" for t in fig.data)
+    for d, t in enumerate(fig.data):
+        assert t.name == str(d)
+        assert len(t.x) == np.sum(labels == d)
+        np.testing.assert_array_equal(t.customdata, np.flatnonzero(labels == d))
+        np.testing.assert_array_equal(t.y, emb[labels == d, 1])
+    assert fig.layout.yaxis.scaleanchor == "x"
+    assert fig.layout.title.text == "t-SNE of h"
+    assert_no_nan(fig)
+
+
+# ------------------------------------------------------------ silhouettes
+
+
+def make_silhouettes(n: int = 500, seed: int = 6):
+    rng = np.random.default_rng(seed)
+    labels = np.stack([rng.integers(0, k, n) for k in KS]).astype(np.int8)
+    samples = (rng.random((len(KS), n)) * 1.05 - 0.05).astype(np.float32)
+    return samples, labels
+
+
+def test_silhouette_panels():
+    samples, labels = make_silhouettes()
+    means = samples.mean(axis=1).astype(np.float64)
+    fig = figures.silhouette_panels(samples, labels, KS, "raw code h", means=means, max_points=50)
+    xaxes = [k for k in fig.layout if k.startswith("xaxis")]
+    assert len(xaxes) == 9
+    assert [a.text for a in fig.layout.annotations][:9] == [f"k = {k}" for k in KS]
+    for ax in xaxes:
+        assert list(fig.layout[ax].range) == [-0.1, 1]
+    vlines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert len(vlines) == 9
+    np.testing.assert_allclose([s.x0 for s in vlines], means)
+    assert all(s.line.dash == "dash" for s in vlines)
+    # one filled band per cluster, each at most max_points (+2 closing points), first and last values kept
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert len(bands) == sum(KS)
+    assert all(len(t.x) <= 52 for t in bands)
+    k2 = [t for t in bands if t.xaxis == "x"]
+    vals = np.sort(samples[0][labels[0] == 0])
+    assert k2[0].x[1] == vals[0] and k2[0].x[-2] == vals[-1]
+    # cluster ids are written beside their bands
+    ids = [a.text for a in fig.layout.annotations if a.xref == "x"]
+    assert ids == ["0", "1"]
+    assert_no_nan(fig)
+
+
+def test_silhouette_panels_default_means_and_single_cluster():
+    samples, labels = make_silhouettes(n=30)
+    labels[:] = 0
+    samples[0, 0] = -0.5  # a strongly negative silhouette widens the axis instead of hiding
+    fig = figures.silhouette_panels(samples, labels, KS, "one cluster")
+    np.testing.assert_allclose([s.x0 for s in fig.layout.shapes], samples.mean(axis=1), rtol=1e-6)
+    assert fig.layout.xaxis.range[0] == pytest.approx(-0.5)
+
+
+def test_silhouette_vs_k():
+    raw, norm = np.linspace(0.1, 0.2, 9), np.linspace(0.3, 0.1, 9)
+    fig = figures.silhouette_vs_k(raw, norm, KS)
+    assert len(fig.data) == 2 and fig.data[0].name != fig.data[1].name
+    assert list(fig.data[0].x) == list(KS)
+    np.testing.assert_allclose(fig.data[1].y, norm)
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert_no_nan(fig)
+
+
+# ------------------------------------------------------- per-unit statistics
+
+
+def test_l0_histogram_counts():
+    rng = np.random.default_rng(7)
+    l0 = rng.integers(0, 40, 1000).astype(np.int16)
+    fig = figures.l0_histogram(l0)
+    (bar,) = fig.data
+    np.testing.assert_array_equal(bar.y, np.bincount(l0))
+    assert sum(bar.y) == 1000
+    assert fig.layout.shapes[0].x0 == pytest.approx(l0.mean())
+    assert_titled(fig)
+    zero = figures.l0_histogram(np.zeros(5, np.int16), n_units=196)
+    assert len(zero.data[0].x) == 197 and zero.data[0].y[0] == 5
+
+
+def test_unit_frequency_bars():
+    rng = np.random.default_rng(8)
+    freq = rng.random(196).astype(np.float32)
+    freq[[5, 9]] = 0
+    dead, dense = freq == 0, freq > 0.5
+    fig = figures.unit_frequency_bars(freq, dead, dense)
+    assert len(fig.data) == 3
+    dense_t, other_t, dead_t = fig.data
+    assert len(dense_t.x) == dense.sum() and len(dead_t.x) == 2 and len(other_t.x) == 196 - 2 - dense.sum()
+    # all units together, by rank, are the frequencies sorted descending; customdata names the unit
+    ranks = np.concatenate([t.x for t in fig.data])
+    units = np.concatenate([t.customdata for t in fig.data])
+    ys = np.concatenate([t.y for t in fig.data])
+    np.testing.assert_array_equal(np.sort(ranks), np.arange(196))
+    np.testing.assert_allclose(ys[np.argsort(ranks)], np.sort(freq)[::-1])
+    np.testing.assert_allclose(freq[units], ys)
+    assert set(dead_t.customdata) == {5, 9}
+    assert len({t.name for t in fig.data}) == 3
+    assert_no_nan(fig)
+
+
+def test_full_size_figures_serialise_and_stay_light():
+    """At the real sizes (10,000 test images, 196 units) the figures' JSON stays small enough to send."""
+    samples, labels = make_silhouettes(n=10_000)
+    sil = figures.silhouette_panels(samples, labels, KS, "raw code h")
+    assert len(sil.to_json()) < 1_000_000
+    rng = np.random.default_rng(9)
+    grid = figures.filter_grid(rng.normal(size=(784, 196)).astype(np.float32), rng.random(196) < 0.1)
+    assert len(grid.data) == 1 and len(grid.to_json()) < 5_000_000
