@@ -251,15 +251,30 @@ def _progress_fragment(wanted: tuple) -> None:
         for p in progress:
             what = "training" if p["stage"] == "train" else "analysing"
             frac = min(1.0, p["done"] / max(1, p["total"]))
-            eta = ""
-            if p["stage"] == "train" and p["done"] > 0:
-                # early stopping usually ends around epoch 25-60; show time per epoch instead of a false ETA
-                eta = f", {p['elapsed'] / p['done']:.1f} s per epoch"
             st.progress(
                 frac,
                 text=f"λ_k = {fmt(p['lambda_k'])}, λ_a = {fmt(p['lambda_a'])}: {what}, "
-                f"{p['done']}/{p['total']} ({p['detail']}){eta}",
+                f"{p['done']}/{p['total']} ({p['detail']}){eta_text(p)}",
             )
+
+
+# Typical seconds of each analysis step on one core (measured, lambda = 0), for the ETA.
+ANALYSIS_STEP_SECONDS = (0.2, 0.5, 0.1, 0.1, 0.1, 11.0, 3.0, 11.0, 3.0)
+TYPICAL_EPOCHS = 50  # early stopping usually ends training between epoch 25 and 60
+
+
+def eta_text(p: dict) -> str:
+    """About how long this cell still needs, from its progress so far (training + analysis)."""
+    analysis_total = sum(ANALYSIS_STEP_SECONDS)
+    if p["stage"] == "train":
+        if p["done"] == 0:
+            return ""
+        per_epoch = p["elapsed"] / p["done"]
+        left = max(TYPICAL_EPOCHS - p["done"], 3) * per_epoch + analysis_total
+        return f", about {left:.0f} s left"
+    done_share = sum(ANALYSIS_STEP_SECONDS[: p["done"]]) / analysis_total
+    left = (1 - done_share) * analysis_total
+    return f", about {left:.0f} s left"
 
 
 def page_intro(title: str, plain: str, technical: str) -> None:

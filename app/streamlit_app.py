@@ -7,6 +7,7 @@ nothing here imports TensorFlow. Training, when asked for, runs in a separate
 `python -m core prepare` process.
 """
 
+import logging
 import sys
 from pathlib import Path
 
@@ -44,14 +45,23 @@ def first_run() -> None:
     )
     st.info(
         f"No trained models yet. The dashboard needs the {n} models of its grid, trained and analysed once "
-        "(about 25 minutes on a 2-core laptop). Start it here, or in a terminal with `python -m core prepare`.",
+        "(about 23 minutes on a 2-core machine). Start it here, or in a terminal with `python -m core prepare`.",
         icon=":material/waving_hand:",
     )
     state.job_panel(list(default.lambda_k), list(default.lambda_a), label=f"Prepare all {n} models")
 
 
-if not state.cells():
-    first_run()
-else:
-    state.sidebar()
-    st.navigation(PAGES).run()
+try:
+    if not state.cells():
+        first_run()
+    else:
+        state.sidebar()
+        st.navigation(PAGES).run()
+except Exception as e:  # noqa: BLE001 - the last guard: a visitor never sees a traceback
+    # (st.stop and st.rerun are BaseExceptions and pass through)
+    logging.getLogger("app").exception("page failed")
+    st.error(
+        f"Something went wrong while drawing this page ({type(e).__name__}). Try another model or page; "
+        "if a model's files are damaged, `python -m core prepare` recomputes them.",
+        icon=":material/error:",
+    )

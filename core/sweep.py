@@ -172,6 +172,7 @@ def _work(store, key, data, stages, analysis_cfg, heartbeat, threads) -> CellRes
             key.model,
             data,
             analysis_cfg,
+            n_jobs=threads,
             progress=lambda step: report("analyze", next(steps), len(ANALYSIS_STEPS), step),
         )
         store.save_analysis(key, arrays, meta)
@@ -273,9 +274,13 @@ def run_sweep(
             display.done(r)
     try:
         if todo:
-            n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+            cores = os.cpu_count() or 1
+            n_jobs = max(1, min(jobs or cores, len(todo)))
+            threads = max(1, cores // n_jobs)  # one cell alone gets every core
             root = str(store.root)
-            tasks = [joblib.delayed(process_cell)(c, train_cfg, data, root, stages, analysis_cfg) for c in todo]
+            tasks = [
+                joblib.delayed(process_cell)(c, train_cfg, data, root, stages, analysis_cfg, threads) for c in todo
+            ]
             with _backend(backend, scheduler, n_jobs) as (name, n):
                 parallel = joblib.Parallel(n_jobs=n, backend=name, return_as="generator_unordered")
                 for r in parallel(tasks):

@@ -66,7 +66,7 @@ def test_sliders_offer_the_grid_with_readable_labels(tiny_cache, monkeypatch):
         "1.0e-04",
         "0.001",
     ]
-    assert at.select_slider(key="lambda_a").options == ["0", "1.0e-04", "3.0e-04", "0.001"]
+    assert at.select_slider(key="lambda_a").options == ["0", "3.0e-04", "0.001", "0.003", "0.01"]
 
 
 def test_a_link_opens_the_same_view(tiny_cache, monkeypatch):
@@ -94,5 +94,62 @@ def test_empty_cache_shows_the_guidance_screen(tmp_path, monkeypatch):
     at = app(tmp_path / "empty", monkeypatch)
     assert not at.exception
     assert any("No trained models yet" in i.value for i in at.info)
-    assert at.button[0].label.startswith("Prepare all 40 models")
+    assert at.button[0].label.startswith("Prepare all 50 models")
     assert not (tmp_path / "empty").exists()  # looking does not write
+
+
+class FakeJob:
+    """Stands in for the `python -m core prepare` process the button starts."""
+
+    started: list = []
+
+    def __init__(self, cmd, **kwargs):
+        FakeJob.started.append(cmd)
+        self.returncode = None
+
+    def poll(self):
+        return None
+
+
+def test_two_users_pressing_train_start_one_job(tiny_cache, monkeypatch):
+    import subprocess
+
+    FakeJob.started = []
+    monkeypatch.setattr(subprocess, "Popen", FakeJob)
+    first = app(tiny_cache, monkeypatch, {"lambda_k": "1.1e-05", "lambda_a": "0"})
+    second = AppTest.from_file(APP, default_timeout=60)  # another browser tab: same server, new session
+    second.query_params.update({"lambda_k": "1.1e-05", "lambda_a": "0"})
+    second.run()
+    first.button[0].click().run()
+    assert not first.exception
+    assert len(FakeJob.started) == 1
+    cmd = FakeJob.started[0]
+    assert cmd[1:4] == ["-m", "core", "prepare"] and "--lambda-k" in cmd and str(tiny_cache) in cmd
+    second.run()
+    assert not second.exception
+    assert not second.button, "the second user sees the running job, not a second button"
+    assert len(FakeJob.started) == 1
+
+
+def test_eta_counts_down_through_training_and_analysis():
+    from app.state import eta_text
+
+    early = eta_text({"stage": "train", "done": 5, "elapsed": 5.0})
+    late = eta_text({"stage": "train", "done": 45, "elapsed": 45.0})
+    analysing = eta_text({"stage": "analyze", "done": 7, "elapsed": 1.0})
+    seconds = [float(t.split("about ")[1].split(" s")[0]) for t in (early, late, analysing)]
+    assert seconds[0] > seconds[1] > seconds[2] > 0
+    assert eta_text({"stage": "train", "done": 0, "elapsed": 0.0}) == ""
+
+
+def test_a_failing_page_shows_a_message_not_a_traceback(tiny_cache, monkeypatch):
+    from core import figures
+
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(figures, "filter_grid", broken)
+    at = app(tiny_cache, monkeypatch)
+    at.switch_page("views/filters.py").run()
+    assert not at.exception
+    assert any("Something went wrong" in e.value for e in at.error)

@@ -21,6 +21,8 @@ def test_core_never_imports_streamlit():
 def test_reading_the_cache_does_not_import_tensorflow():
     code = (
         "import sys; import core.config, core.data, core.model, core.store, core.sweep, core.__main__;"
+        "import core.analysis, core.results, core.figures, app.state, app.serve;"
+        "core.results.scan(core.store.ModelStore('/nonexistent'));"
         "core.store.ModelStore('/nonexistent').entries();"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )

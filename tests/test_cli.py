@@ -85,5 +85,5 @@ def test_train_twice_then_status(tmp_path, mnist_path):
 def test_status_of_an_empty_cache(tmp_path, capsys):
     assert main(["status", "--cache-dir", str(tmp_path / "none"), "--lambda-k", "0", "1e-5"]) == 0
     out = capsys.readouterr().out
-    assert "0 of 8 cells trained, 0 of 8 analysed." in out  # 2 lambda_k x the default 4 lambda_a
+    assert "0 of 10 cells trained, 0 of 10 analysed." in out  # 2 lambda_k x the default 5 lambda_a
     assert not (tmp_path / "none").exists()

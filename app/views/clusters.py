@@ -17,14 +17,14 @@ view = state.require_cell(state.selection())
 a = view.arrays
 ks = tuple(view.meta["config"]["kmeans_ks"])
 st.plotly_chart(figures.silhouette_vs_k(a["silhouette_mean_raw"], a["silhouette_mean_normalised"], ks), width="stretch")
-raw, normalised = st.tabs(["Raw codes h", "Normalised codes h/‖h‖"])
-with raw:
-    st.plotly_chart(
-        figures.silhouette_panels(a["silhouette_raw"], a["kmeans_labels_raw"], ks, "Raw codes"),
-        width="stretch",
-    )
-with normalised:
-    st.plotly_chart(
-        figures.silhouette_panels(a["silhouette_normalised"], a["kmeans_labels_normalised"], ks, "Normalised"),
-        width="stretch",
-    )
+space = st.radio(
+    "Codes",
+    ["raw", "normalised"],
+    horizontal=True,
+    key="cluster_space",
+    format_func={"raw": "Raw codes h", "normalised": "Normalised codes h/‖h‖"}.get,
+)
+title = "Raw codes" if space == "raw" else "Normalised codes"
+st.plotly_chart(
+    figures.silhouette_panels(a[f"silhouette_{space}"], a[f"kmeans_labels_{space}"], ks, title), width="stretch"
+)

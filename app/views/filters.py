@@ -14,7 +14,9 @@ state.page_intro(
     "largest absolute weight (grey = 0). Dead = never active on any of the 10,000 test images.",
 )
 view = state.require_cell(state.selection())
-st.plotly_chart(figures.filter_grid(view.weights["W1"], view.arrays["dead_units"]), width="stretch")
+grid = figures.filter_grid(view.weights["W1"], view.arrays["dead_units"])
+grid.update_layout(height=820)  # 196 tiles of 28 x 28 pixels need room to be seen
+st.plotly_chart(grid, width="stretch")
 st.plotly_chart(
     figures.unit_frequency_bars(
         view.arrays["unit_frequency_test"], view.arrays["dead_units"], view.arrays["dense_units"]

@@ -7,9 +7,11 @@ from core import figures
 
 state.page_intro(
     "How much does regularization cost, and what does it buy?",
-    "Each point is one trained network. Moving right, the penalty gets stronger: the network reconstructs "
-    "the digits a little worse (**loss goes up**), and its hidden code uses fewer of its 196 units "
-    "(**sparsity goes up**). The ringed point is the model chosen in the sidebar.",
+    "Each point is one trained network; the ringed one is the model chosen in the sidebar. A stronger "
+    "activity penalty λ_a makes the network redraw digits a little worse (**loss goes up**) with a code that "
+    "uses fewer of its 196 units (**sparsity goes up**). The weight penalty λ_k costs loss too, but watch "
+    "what it does to sparsity when λ_a is on: shrinking the weights makes the code *denser* again. Small "
+    "zig-zags come from early stopping, which ends each training run at a slightly different point.",
     "Loss is the total that Keras reports: reconstruction MSE + λ_a·Σh²/batch + λ_k·ΣW1², final epoch, "
     "train and test set. *Density* is what the original notebook called sparsity: the fraction of non-zero "
     "entries of the code h over the whole test set; sparsity = 1 − density. Training: Adam, batch 256, "
@@ -23,7 +25,9 @@ cols = st.columns(6)
 cols[0].metric("Test loss (total)", f"{m['loss_test']['total']:.5f}")
 cols[1].metric("Reconstruction error (MSE)", f"{m['loss_test']['mse']:.5f}")
 cols[2].metric("Sparsity of the code", f"{m['sparsity_test']:.1%}", help="Fraction of code entries that are zero")
-cols[3].metric("Active units per digit", f"{m['l0_mean_test']:.0f} of 196")
+cols[3].metric(
+    "Active units (of 196)", f"{m['l0_mean_test']:.0f}", help="Mean number of non-zero code entries per test digit"
+)
 cols[4].metric("Dead units", m["n_dead_units"], help="Units that never fire on any test digit")
 cols[5].metric("Epochs trained", h["last_epoch"] + 1)
 
