@@ -196,7 +196,7 @@ def grid_status(grid: SweepGrid, train_cfg: TrainConfig, store: ModelStore) -> d
         if e.config["train"] == wanted:
             m = e.config["model"]
             key = EntryKey(e.model_config, e.train_config, e.config["data_fingerprint"])
-            analysed = store.load_analysis(key, ANALYSIS_VERSION, analysis_cfg) is not None
+            analysed = store.load_analysis(key, ANALYSIS_VERSION, analysis_cfg, arrays=False) is not None
             ready[(m["lambda_k"], m["lambda_a"])] = {
                 "entry": e.path.name,
                 "data_fingerprint": e.config["data_fingerprint"],

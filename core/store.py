@@ -287,15 +287,15 @@ class ModelStore:
     ) -> tuple[dict, dict] | None:
         """(arrays, meta) of the analysis of `key` made with `version` and `config`, or None.
 
-        config None accepts any settings. arrays=False checks and reads only the
-        scalars (arrays comes back empty): what a listing of the grid needs.
+        config None accepts any settings. arrays=False checks every file but reads
+        only the scalars (arrays comes back empty): what a listing of the grid needs.
         None when there is none yet, when it was made with other settings, or
         when it is damaged (reported in one line; it will be recomputed).
         """
         entry = self.path(key)
         if self.verify(entry) is not None or not self._has_analysis(entry):
             return None
-        problem = self.verify(entry, ANALYSIS_FILES if arrays else (ANALYSIS_META_FILE,))
+        problem = self.verify(entry, ANALYSIS_FILES)
         if problem is None:
             try:
                 meta = json.loads((entry / ANALYSIS_META_FILE).read_text())

@@ -302,7 +302,7 @@ def _already_done(cell, train_cfg, data, store, stages, analysis_cfg) -> CellRes
         return None if "train" in stages else _result(key, "untrained", None, "skipped", None)
     if "analyze" not in stages:
         return _result(key, "cached", model.history, "skipped", None)
-    found = store.load_analysis(key, ANALYSIS_VERSION, (analysis_cfg or AnalysisConfig()).to_dict())
+    found = store.load_analysis(key, ANALYSIS_VERSION, (analysis_cfg or AnalysisConfig()).to_dict(), arrays=False)
     return None if found is None else _result(key, "cached", model.history, "cached", found[1])
 
 
