@@ -186,7 +186,6 @@ def grid_status(grid: SweepGrid, train_cfg: TrainConfig, store: ModelStore) -> d
     """Which cells of `grid` have an intact entry trained with `train_cfg` (any data)."""
     from core.analysis import ANALYSIS_VERSION
     from core.config import AnalysisConfig
-    from core.store import EntryKey
     from core.sweep import read_progress
 
     wanted = train_cfg.to_dict()
@@ -195,8 +194,7 @@ def grid_status(grid: SweepGrid, train_cfg: TrainConfig, store: ModelStore) -> d
     for e in store.entries():
         if e.config["train"] == wanted:
             m = e.config["model"]
-            key = EntryKey(e.model_config, e.train_config, e.config["data_fingerprint"])
-            analysed = store.load_analysis(key, ANALYSIS_VERSION, analysis_cfg, arrays=False) is not None
+            analysed = store.load_analysis(e.key, ANALYSIS_VERSION, analysis_cfg, arrays=False) is not None
             ready[(m["lambda_k"], m["lambda_a"])] = {
                 "entry": e.path.name,
                 "data_fingerprint": e.config["data_fingerprint"],

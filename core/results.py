@@ -17,7 +17,7 @@ import numpy as np
 
 from core.analysis import ANALYSIS_VERSION
 from core.config import AnalysisConfig, TrainConfig
-from core.store import EntryKey, ModelStore
+from core.store import ModelStore
 
 
 @dataclass(frozen=True)
@@ -66,27 +66,24 @@ def _dict(cfg) -> dict | None:
     return None if cfg is None else cfg.to_dict()
 
 
-def _matching(store: ModelStore, train_cfg: TrainConfig | None):
+def _newest_by_cell(store: ModelStore, train_cfg: TrainConfig | None) -> dict:
+    """The newest intact entry of every cell (trained with `train_cfg`, if given)."""
     wanted = _dict(train_cfg)
-    return [e for e in store.entries() if wanted is None or e.config.get("train") == wanted]
-
-
-def _newest(entries):
-    return max(entries, key=lambda e: e.history.get("finished_at", ""))
+    out = {}
+    for e in store.entries():
+        if wanted is None or e.config.get("train") == wanted:
+            if e.cell not in out or e.history.get("finished_at", "") > out[e.cell].history.get("finished_at", ""):
+                out[e.cell] = e
+    return out
 
 
 def scan(
     store: ModelStore, train_cfg: TrainConfig | None = None, analysis_cfg: AnalysisConfig | None = None
 ) -> dict[tuple[float, float], CellSummary]:
     """Every intact cell in `store` (trained with `train_cfg`, if given), by (lambda_k, lambda_a)."""
-    by_cell: dict[tuple[float, float], list] = {}
-    for e in _matching(store, train_cfg):
-        by_cell.setdefault((e.model_config.lambda_k, e.model_config.lambda_a), []).append(e)
     out = {}
-    for cell, entries in by_cell.items():
-        e = _newest(entries)
-        key = EntryKey(e.model_config, e.train_config, e.config["data_fingerprint"])
-        found = store.load_analysis(key, ANALYSIS_VERSION, _dict(analysis_cfg), arrays=False)
+    for cell, e in _newest_by_cell(store, train_cfg).items():
+        found = store.load_analysis(e.key, ANALYSIS_VERSION, _dict(analysis_cfg), arrays=False)
         state, meta = ("analysed", found[1]) if found else ("trained", {})
         out[cell] = CellSummary(cell[0], cell[1], state, e.path.name, e.history, meta)
     return out
@@ -100,13 +97,10 @@ def load_cell(
     analysis_cfg: AnalysisConfig | None = None,
 ) -> CellView | None:
     """The analysed cell (lambda_k, lambda_a), or None if it is not trained and analysed (or damaged)."""
-    cell = (lambda_k, lambda_a)
-    entries = [e for e in _matching(store, train_cfg) if (e.model_config.lambda_k, e.model_config.lambda_a) == cell]
-    if not entries:
+    e = _newest_by_cell(store, train_cfg).get((lambda_k, lambda_a))
+    if e is None:
         return None
-    e = _newest(entries)
-    key = EntryKey(e.model_config, e.train_config, e.config["data_fingerprint"])
-    found = store.load_analysis(key, ANALYSIS_VERSION, _dict(analysis_cfg))
+    found = store.load_analysis(e.key, ANALYSIS_VERSION, _dict(analysis_cfg))
     if found is None:
         return None
     arrays, meta = found

@@ -140,6 +140,14 @@ class CachedModel:
     def train_config(self) -> TrainConfig:
         return TrainConfig.from_dict(self.config["train"])
 
+    @property
+    def key(self) -> EntryKey:
+        return EntryKey(self.model_config, self.train_config, self.config["data_fingerprint"])
+
+    @property
+    def cell(self) -> tuple[float, float]:
+        return (self.config["model"]["lambda_k"], self.config["model"]["lambda_a"])
+
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` via a temporary file in the same folder and os.replace."""
