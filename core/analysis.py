@@ -28,7 +28,7 @@ from core.config import AnalysisConfig, ModelConfig
 from core.data import Dataset
 from core.model import decode, encode
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: per-unit statistics for the unit explorer
 BOX_COLUMNS = ("n", "mean", "min", "lowerfence", "q1", "median", "q3", "upperfence", "max")
 COSINE_BINS = np.linspace(-1.0, 1.0, 101)
 SPACES = ("raw", "normalised")
@@ -84,6 +84,62 @@ def unit_label_frequency(h: np.ndarray, labels: np.ndarray, n_classes: int = 10)
         if sel.any():
             out[:, d] = active[sel].mean(axis=0)
     return out
+
+
+UNIT_HIST_BINS = 30
+N_TOP = 16
+
+
+def unit_statistics(h: np.ndarray, x: np.ndarray, labels: np.ndarray, n_top: int = N_TOP, n_classes: int = 10) -> dict:
+    """What the unit explorer shows of each hidden unit, from the test codes h (n, units) of images x (n, 28, 28).
+
+    * unit_hist (units, UNIT_HIST_BINS) int32: histogram of the unit's non-zero activations over
+      (0, unit_hist_max]; the zeros are n - its sum (the unit is silent there);
+    * unit_top_index / unit_top_value (units, n_top): the test images that activate it most,
+      strongest first (ties: lower index first); a dead unit's values are all 0;
+    * unit_label_mean (units, n_classes): its mean activation on the images of each digit;
+    * unit_selectivity (units,): how much of its activation goes to one digit, rescaled so that
+      0 = the same for every digit and 1 = only one digit (0 for a dead unit);
+      unit_preferred_digit: that digit (-1 for a dead unit);
+    * top_pool_index (p,) / top_pool_images (p, 28, 28) uint8: every image some unit's top list
+      names, once, so the dashboard can show them without the MNIST file.
+    """
+    n, units = h.shape
+    hmax = h.max(axis=0)
+    hist = np.zeros((units, UNIT_HIST_BINS), dtype=np.int32)
+    for u in np.flatnonzero(hmax > 0):
+        col = h[:, u]
+        hist[u] = np.histogram(col[col > 0], bins=UNIT_HIST_BINS, range=(0.0, float(hmax[u])))[0]
+    k = min(n_top, n)
+    order = np.argsort(-h, axis=0, kind="stable")[:k].T  # (units, k): strongest first, ties by index
+    top_value = np.take_along_axis(h.T, order, axis=1)
+    label_mean = np.zeros((units, n_classes), dtype=np.float32)
+    for d in range(n_classes):
+        sel = labels == d
+        if sel.any():
+            label_mean[:, d] = h[sel].mean(axis=0, dtype=np.float64)
+    total = label_mean.sum(axis=1)
+    share = np.divide(label_mean, total[:, None], out=np.zeros_like(label_mean), where=total[:, None] > 0)
+    selectivity = np.where(total > 0, (share.max(axis=1) - 1 / n_classes) / (1 - 1 / n_classes), 0.0)
+    pool = np.unique(order[top_value > 0]).astype(np.int32)
+    return {
+        "unit_hist": hist,
+        "unit_hist_max": hmax.astype(np.float32),
+        "unit_top_index": order.astype(np.int32),
+        "unit_top_value": top_value.astype(np.float32),
+        "unit_label_mean": label_mean,
+        "unit_selectivity": np.clip(selectivity, 0, 1).astype(np.float32),
+        "unit_preferred_digit": np.where(total > 0, share.argmax(axis=1), -1).astype(np.int8),
+        "top_pool_index": pool,
+        "top_pool_images": np.round(np.asarray(x[pool], dtype=np.float32) * 255).astype(np.uint8),
+    }
+
+
+def top_images(arrays: dict, unit: int) -> np.ndarray:
+    """The top-activating test images (k, 28, 28) float32 in [0, 1] of `unit`, from the stored pool."""
+    idx = arrays["unit_top_index"][unit][arrays["unit_top_value"][unit] > 0]
+    pos = np.searchsorted(arrays["top_pool_index"], idx)
+    return arrays["top_pool_images"][pos].astype(np.float32) / 255
 
 
 # ------------------------------------------------------------- 5. cosine
@@ -284,6 +340,7 @@ def analyze(
     meta["mean_activation_test"] = float(h_test.mean(dtype=np.float64))
     meta["n_zero_codes_test"] = int(zero_test.sum())
     arrays["unit_label_frequency"] = unit_label_frequency(h_test, data.y_test)
+    arrays |= unit_statistics(h_test, data.x_test, data.y_test)
     done("statistics")
 
     timed("reconstructions")

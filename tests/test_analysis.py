@@ -143,3 +143,40 @@ def test_analysis_arrays_have_the_documented_shapes(analysed, tiny_data):
     assert arrays["unit_label_frequency"].shape == (196, 10)
     assert arrays["dead_units"].dtype == bool and meta["n_dead_units"] == int(arrays["dead_units"].sum())
     assert set(meta["seconds"]) >= {"tsne_raw", "kmeans_normalised", "cosine"}
+
+
+def test_unit_statistics_equal_direct_computation():
+    rng = np.random.default_rng(3)
+    n, units = 120, 6
+    h = np.maximum(rng.normal(size=(n, units)), 0).astype(np.float32)
+    h[:, 2] = 0  # a dead unit
+    h[:, 4] = np.where(np.arange(n) % 10 == 7, 2.0, 0.0)  # fires only on digit 7
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    x = rng.random((n, 28, 28)).astype(np.float32)
+    s = an.unit_statistics(h, x, labels, n_top=5)
+    for u in range(units):
+        col = h[:, u]
+        assert s["unit_hist"][u].sum() == np.count_nonzero(col)  # the zeros are n minus the histogram
+        assert s["unit_hist_max"][u] == col.max()
+        expect = sorted(range(n), key=lambda i: (-col[i], i))[:5]
+        np.testing.assert_array_equal(s["unit_top_index"][u], expect)
+        np.testing.assert_array_equal(s["unit_top_value"][u], col[expect])
+        for d in range(10):
+            assert s["unit_label_mean"][u, d] == pytest.approx(col[labels == d].mean(), rel=1e-6)
+    assert s["unit_selectivity"][2] == 0 and s["unit_preferred_digit"][2] == -1
+    assert s["unit_selectivity"][4] == pytest.approx(1.0) and s["unit_preferred_digit"][4] == 7
+    assert 0 <= s["unit_selectivity"].min() and s["unit_selectivity"].max() <= 1
+    assert s["unit_selectivity"][0] < 0.5  # a unit that fires on everything is not selective
+    # the stored pool gives back each top image (to 1/255) without the MNIST file
+    for u in (0, 4):
+        np.testing.assert_allclose(an.top_images(s, u), x[s["unit_top_index"][u]], atol=0.5 / 255 + 1e-7)
+    assert an.top_images(s, 2).shape == (0, 28, 28)  # a dead unit has no top images
+    assert s["top_pool_images"].dtype == np.uint8
+
+
+def test_unit_statistics_are_part_of_the_analysis(analysed, tiny_data):
+    arrays, _ = analysed
+    n_test = len(tiny_data.x_test)
+    assert arrays["unit_top_index"].shape == (196, an.N_TOP)
+    assert (arrays["unit_hist"].sum(axis=1) == np.round(arrays["unit_frequency_test"] * n_test)).all()
+    np.testing.assert_array_equal(arrays["unit_selectivity"] == 0, arrays["unit_preferred_digit"] == -1)
