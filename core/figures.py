@@ -38,6 +38,11 @@ __all__ = [
     "training_curves",
     "tsne_map",
     "unit_frequency_bars",
+    "digit_tiles",
+    "frontier",
+    "unit_activation_histogram",
+    "unit_digit_bars",
+    "unit_filter",
 ]
 
 DIGIT_COLORS = tuple(px.colors.qualitative.Safe[:10])  # colour of digit d is DIGIT_COLORS[d]
@@ -236,8 +241,18 @@ def training_curves(history: Mapping) -> go.Figure:
 # ------------------------------------------------------------- 3. filters
 
 
-def filter_grid(W1: np.ndarray, dead_units: np.ndarray | None = None, n_cols: int | None = None) -> go.Figure:
-    """The encoder filters W1 (784, n_units) as one grid of 28x28 images; dead_units (n_units,) bool outlined."""
+def filter_grid(
+    W1: np.ndarray,
+    dead_units: np.ndarray | None = None,
+    n_cols: int | None = None,
+    selected: int | None = None,
+    clickable: bool = False,
+) -> go.Figure:
+    """The encoder filters W1 (784, n_units) as one grid of 28x28 images; dead_units (n_units,) bool outlined.
+
+    selected: a unit framed in blue. clickable: adds one invisible marker per tile (customdata = the
+    unit) on top of the heatmap, because a heatmap's pixels cannot be selected by a click.
+    """
     W1 = np.asarray(W1)
     n_pixels, n_units = W1.shape
     side = math.isqrt(n_pixels)
@@ -281,6 +296,35 @@ def filter_grid(W1: np.ndarray, dead_units: np.ndarray | None = None, n_cols: in
                 line=dict(color=VERMILLION, width=2),
                 name=f"dead unit {u}",
             )
+    if selected is not None and 0 <= selected < n_units:
+        r, c = _tile_origin(int(selected), n_cols, side)
+        fig.add_shape(
+            type="rect",
+            x0=c - 1.5,
+            x1=c + side + 0.5,
+            y0=r - 1.5,
+            y1=r + side + 0.5,
+            line=dict(color=BLUE, width=4),
+            name=f"selected unit {selected}",
+        )
+    if clickable:
+        origins = np.array([_tile_origin(u, n_cols, side) for u in range(n_units)], dtype=np.float64)
+        centre = (side - 1) / 2
+        invisible = dict(marker=dict(opacity=0))
+        fig.add_trace(
+            go.Scatter(
+                x=origins[:, 1] + centre,
+                y=origins[:, 0] + centre,
+                customdata=np.arange(n_units),
+                mode="markers",
+                marker=dict(size=22, opacity=0, color="white"),
+                selected=invisible,
+                unselected=invisible,
+                showlegend=False,
+                name="units",
+                hovertemplate="unit %{customdata}: click to explore it<extra></extra>",
+            )
+        )
     dead_note = f", {n_dead} dead (outlined)" if dead_units is not None else ""
     fig.update_layout(
         title=dict(text=f"Encoder filters W1: {n_units} units{dead_note}; black = negative, white = positive"),
@@ -663,4 +707,196 @@ def unit_frequency_bars(
     )
     fig.update_xaxes(title_text="unit rank (most frequent first)")
     fig.update_yaxes(title_text="fraction of test images with h > 0", range=[0, 1])
+    return fig
+
+
+# ------------------------------------------------------ the unit explorer
+
+
+def unit_filter(w: np.ndarray, unit: int) -> go.Figure:
+    """One encoder filter w (784,) as a 28x28 image scaled to its largest absolute weight."""
+    img = _scale_to_max(_as_square(w))
+    fig = go.Figure(
+        go.Heatmap(
+            z=img,
+            colorscale=GREYS,
+            zmin=-1,
+            zmax=1,
+            showscale=False,
+            hovertemplate="pixel (%{y}, %{x})<br>w / max|w| = %{z:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=dict(text=f"Filter of unit {unit}"), template=TEMPLATE, plot_bgcolor="white")
+    _image_axes(fig)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def unit_activation_histogram(hist: np.ndarray, hist_max: float, n_images: int, unit: int) -> go.Figure:
+    """A unit's activations over n_images test images: one bar for h = 0 and the histogram (bins,) of h > 0."""
+    hist = np.asarray(hist, dtype=np.int64)
+    n_active = int(hist.sum())
+    n_zero = n_images - n_active
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=["silent (h = 0)"],
+            y=[n_zero],
+            name=f"silent: {n_zero} images",
+            marker_color="#999999",
+            hovertemplate="h = 0 on %{y} test images<extra></extra>",
+            xaxis="x",
+        )
+    )
+    if n_active and hist_max > 0:
+        edges = np.linspace(0.0, float(hist_max), len(hist) + 1)
+        fig.add_trace(
+            go.Bar(
+                x=(edges[:-1] + edges[1:]) / 2,
+                y=hist,
+                width=np.diff(edges),
+                customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                name=f"active: {n_active} images",
+                marker_color=BLUE,
+                hovertemplate="h in (%{customdata[0]:.3g}, %{customdata[1]:.3g}]: %{y} images<extra></extra>",
+                xaxis="x2",
+            )
+        )
+    frac = n_active / n_images if n_images else 0.0
+    fig.update_layout(
+        title=dict(text=f"Unit {unit} fires on {frac:.1%} of the {n_images:,} test images"),
+        template=TEMPLATE,
+        xaxis=dict(domain=[0, 0.14], title_text=""),
+        xaxis2=dict(domain=[0.2, 1], title_text="activation h when active", anchor="y"),
+        yaxis=dict(title_text="test images"),
+        bargap=0.05,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    )
+    return fig
+
+
+def unit_digit_bars(label_frequency: np.ndarray, unit: int) -> go.Figure:
+    """How often a unit fires on each digit: label_frequency (10,) = fraction of that digit's test images."""
+    freq = np.asarray(label_frequency, dtype=np.float64)
+    digits = np.arange(len(freq))
+    fig = go.Figure(
+        go.Bar(
+            x=[str(d) for d in digits],
+            y=freq,
+            marker_color=[DIGIT_COLORS[d % len(DIGIT_COLORS)] for d in digits],
+            hovertemplate="fires on %{y:.1%} of the test images of digit %{x}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=dict(text=f"What unit {unit} is for: how often it fires on each digit"), template=TEMPLATE)
+    fig.update_xaxes(title_text="digit", type="category")
+    fig.update_yaxes(title_text="fraction of that digit's images", range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def digit_tiles(images: np.ndarray, captions: Sequence[str], title: str, n_cols: int = 8) -> go.Figure:
+    """Images (n, 28, 28) in [0, 1] as one grid, n_cols per row; captions (n,) on hover."""
+    images = np.asarray(images, dtype=np.float64)
+    n = len(images)
+    side = images.shape[1] if n else 28
+    n_rows = max(1, math.ceil(n / n_cols))
+    height, width = n_rows * (side + GAP) - GAP, n_cols * (side + GAP) - GAP
+    z = np.full((height, width), np.nan)
+    text = np.full((height, width), "", dtype=object)
+    for i in range(n):
+        r, c = _tile_origin(i, n_cols, side)
+        z[r : r + side, c : c + side] = images[i]
+        text[r : r + side, c : c + side] = captions[i]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            customdata=text,
+            colorscale=GREYS,
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            hoverongaps=False,
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=dict(text=title), template=TEMPLATE, plot_bgcolor="white")
+    _image_axes(fig)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    if n == 0:
+        fig.add_annotation(text="none", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
+    return fig
+
+
+# ------------------------------------------------ the sparsity-fidelity frontier
+
+
+def frontier(
+    rows: Sequence[Mapping],
+    front: Sequence[int],
+    selected: tuple[float, float] | None = None,
+    x_key: str = "l0_mean_test",
+    y_key: str = "mse_test",
+) -> go.Figure:
+    """Every analysed cell (rows of dicts with lambda_k, lambda_a, x_key, y_key) as one point.
+
+    Colour and symbol: lambda_a; front: indices into rows of the Pareto front (drawn as a line);
+    selected: the (lambda_k, lambda_a) ringed. customdata of every point: (lambda_k, lambda_a).
+    """
+    x_titles = {
+        "l0_mean_test": "active units per digit (mean L0 of the code, of 196) →  denser code",
+        "density_test": "density of the code (fraction of non-zero entries) →  denser code",
+    }
+    fig = go.Figure()
+    lambda_as = sorted({float(r["lambda_a"]) for r in rows})
+    symbols = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
+    palette = px.colors.sequential.Viridis
+    for i, la in enumerate(lambda_as):
+        group = [r for r in rows if _same(r["lambda_a"], la)]
+        color = palette[round(i * (len(palette) - 1) / max(1, len(lambda_as) - 1))]
+        fig.add_trace(
+            go.Scatter(
+                x=[r[x_key] for r in group],
+                y=[r[y_key] for r in group],
+                customdata=[(r["lambda_k"], r["lambda_a"]) for r in group],
+                mode="markers",
+                name=f"λ_a = {la:.3g}",
+                marker=dict(size=10, color=color, symbol=symbols[i % len(symbols)], line=dict(width=1, color="white")),
+                hovertemplate="λ_k = %{customdata[0]:.3g}, λ_a = %{customdata[1]:.3g}<br>"
+                + "x = %{x:.4g}<br>test MSE = %{y:.4g}<extra></extra>",
+            )
+        )
+    pts = sorted((rows[i] for i in front), key=lambda r: float(r[x_key]))
+    fig.add_trace(
+        go.Scatter(
+            x=[r[x_key] for r in pts],
+            y=[r[y_key] for r in pts],
+            mode="lines",
+            name="Pareto front (best trade-offs)",
+            line=dict(color=VERMILLION, width=2, dash="dash", shape="hv"),
+            hoverinfo="skip",
+        )
+    )
+    sel = next(
+        (r for r in rows if selected and _same(r["lambda_k"], selected[0]) and _same(r["lambda_a"], selected[1])), None
+    )
+    if sel is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[sel[x_key]],
+                y=[sel[y_key]],
+                mode="markers",
+                name="selected model",
+                marker=dict(symbol="circle-open", size=22, color="black", line=dict(width=3)),
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        title=dict(text=f"Sparsity–fidelity trade-off: {len(rows)} trained networks"),
+        template=TEMPLATE,
+        legend=dict(title=dict(text="activity penalty")),
+        clickmode="event+select",
+    )
+    fig.update_xaxes(title_text=x_titles.get(x_key, x_key))
+    fig.update_yaxes(title_text="reconstruction error on the test set (MSE) ↑ worse", type="log")
     return fig

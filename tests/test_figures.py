@@ -368,3 +368,55 @@ def test_full_size_figures_serialise_and_stay_light():
     rng = np.random.default_rng(9)
     grid = figures.filter_grid(rng.normal(size=(784, 196)).astype(np.float32), rng.random(196) < 0.1)
     assert len(grid.data) == 1 and len(grid.to_json()) < 5_000_000
+
+
+# ------------------------------------------------------------ unit explorer and frontier
+
+
+def test_clickable_filter_grid_has_one_target_per_unit_on_its_tile():
+    W1 = np.random.default_rng(0).normal(size=(784, 12))
+    fig = figures.filter_grid(W1, np.zeros(12, bool), selected=5, clickable=True)
+    heat, targets = fig.data[0], fig.data[1]
+    assert list(targets.customdata) == list(range(12))
+    for x, y, u in zip(targets.x, targets.y, targets.customdata):
+        assert heat.customdata[int(y)][int(x)] == u  # each marker sits on its own unit's tile
+    assert [s.name for s in fig.layout.shapes] == ["selected unit 5"]
+    assert len(figures.filter_grid(W1).data) == 1  # not clickable: the heatmap only
+
+
+def test_unit_activation_histogram_counts_silent_and_active_images():
+    hist = np.array([5, 3, 0, 2])
+    fig = figures.unit_activation_histogram(hist, 2.0, 100, 7)
+    assert fig.data[0].y == (90,) and list(fig.data[1].y) == [5, 3, 0, 2]
+    assert np.allclose(fig.data[1].x, [0.25, 0.75, 1.25, 1.75])
+    assert "10.0% of the 100" in fig.layout.title.text
+    dead = figures.unit_activation_histogram(np.zeros(4), 0.0, 100, 1)
+    assert len(dead.data) == 1 and "0.0%" in dead.layout.title.text
+
+
+def test_unit_digit_bars_and_digit_tiles():
+    fig = figures.unit_digit_bars(np.linspace(0, 0.9, 10), 3)
+    assert list(fig.data[0].x) == [str(d) for d in range(10)] and fig.data[0].y[-1] == pytest.approx(0.9)
+    imgs = np.random.default_rng(1).random((5, 28, 28))
+    tiles = figures.digit_tiles(imgs, [f"image {i}" for i in range(5)], "top", n_cols=4)
+    z = np.asarray(tiles.data[0].z, dtype=float)
+    assert z.shape == (2 * 30 - 2, 4 * 30 - 2)
+    np.testing.assert_array_equal(z[30:58, 0:28], imgs[4])
+    assert tiles.data[0].customdata[30][0] == "image 4"
+
+
+def test_frontier_has_one_point_per_cell_and_the_front():
+    rows = make_rows()
+    for r in rows:
+        r["l0_mean_test"] = r["density_test"] * 196
+        r["mse_test"] = r["loss_test"]
+    front = [0, 3]
+    fig = figures.frontier(rows, front, selected=(rows[2]["lambda_k"], rows[2]["lambda_a"]))
+    points = [t for t in fig.data if t.mode == "markers" and t.name.startswith("λ_a")]
+    assert sum(len(t.x) for t in points) == len(rows)
+    cells = {tuple(c) for t in points for c in t.customdata}
+    assert cells == {(r["lambda_k"], r["lambda_a"]) for r in rows}
+    line = next(t for t in fig.data if t.name.startswith("Pareto"))
+    assert sorted(line.x) == sorted(rows[i]["l0_mean_test"] for i in front)
+    ring = next(t for t in fig.data if t.name == "selected model")
+    assert ring.x == (rows[2]["l0_mean_test"],)
