@@ -132,8 +132,35 @@ def _from_url(name: str, values: tuple[float, ...]) -> tuple[float | None, str |
     return None, f"The link's {name} = {raw[:20]} is not in the grid; showing the default."
 
 
+# Page widgets whose value must survive a visit to another page (Streamlit forgets an unrendered widget).
+PERSISTENT = ("unit", "cmp_lambda_k", "cmp_lambda_a", "recon_start", "cluster_space", "frontier_x", "compare_show")
+PENDING = "_pending"
+
+
+def choose(**values) -> None:
+    """Ask for new widget values (lambda_k, unit, ...) from code; they are applied at the start of the next run.
+
+    A widget's value cannot be set once it is drawn in a run; call st.rerun() or st.switch_page() after this.
+    """
+    st.session_state[PENDING] = st.session_state.get(PENDING, {}) | values
+
+
+def _apply_pending() -> None:
+    for key, value in st.session_state.pop(PENDING, {}).items():
+        st.session_state[key] = value
+    for key in PERSISTENT:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def presenting() -> bool:
+    """Presenter mode: technical details and downloads hidden, figures and text larger."""
+    return bool(st.session_state.get("present"))
+
+
 def sidebar() -> Selection:
     """Draw the shared controls (call once, from the entry point) and return the selection."""
+    _apply_pending()
     g = grid()
     values = {"lambda_k": g.lambda_k, "lambda_a": g.lambda_a}
     notices = []
@@ -167,14 +194,29 @@ def _readiness(g: SweepGrid, sel: Selection) -> None:
     row = "".join("●" if (k, sel.lambda_a) in ready else "○" for k in g.lambda_k)
     st.caption(f"Ready along λ_k at this λ_a: {row}  (● ready, ○ not yet)")
     n = len(g.lambda_k) * len(g.lambda_a)
-    st.caption(f"{len(ready)} of {n} models in the grid are ready. Cache: `{get_store().root}`")
+    where = "" if presenting() else f" Cache: `{get_store().root}`"
+    st.caption(f"{len(ready)} of {n} models in the grid are ready.{where}")
+
+
+def ready_values(axis: str, sel: Selection) -> list[float]:
+    """The grid values of `axis` whose model (the other lambda as selected) is analysed, in order."""
+    have = cells()
+    g = grid()
+    if axis == "lambda_k":
+        return [k for k in g.lambda_k if (c := have.get((k, sel.lambda_a))) and c.state == "analysed"]
+    return [a for a in g.lambda_a if (c := have.get((sel.lambda_k, a))) and c.state == "analysed"]
 
 
 # -------------------------------------------------------------- the guards
+def find_cell(sel: Selection) -> CellView | None:
+    """The cell's artifacts, or None if it is not trained and analysed."""
+    store = get_store()
+    return _load_cell(str(store.root), cache_token(store), sel.lambda_k, sel.lambda_a)
+
+
 def require_cell(sel: Selection) -> CellView:
     """The selected cell's artifacts; otherwise a message, a way forward, and st.stop()."""
-    store = get_store()
-    view = _load_cell(str(store.root), cache_token(store), sel.lambda_k, sel.lambda_a)
+    view = find_cell(sel)
     if view is not None:
         return view
     st.info(
@@ -281,8 +323,44 @@ def page_intro(title: str, plain: str, technical: str) -> None:
     """A page's title, two or three plain sentences, and the technical detail in an expander."""
     st.title(title)
     st.markdown(plain)
-    with st.expander("Technical details"):
-        st.markdown(technical)
+    if not presenting():
+        with st.expander("Technical details"):
+            st.markdown(technical)
+
+
+PRESENTER_FONT = 17  # px: Plotly's default is 12, too small for a projector
+PRESENTER_SCALE = 1.25
+
+
+def chart(fig, *, where=st, **kwargs):
+    """st.plotly_chart(fig, width="stretch"), larger in presenter mode; returns its selection event."""
+    if presenting():
+        fig.update_layout(
+            font=dict(size=PRESENTER_FONT),
+            title=dict(font=dict(size=PRESENTER_FONT + 4)),
+            height=int((fig.layout.height or 450) * PRESENTER_SCALE),
+        )
+    return where.plotly_chart(fig, width="stretch", **kwargs)
+
+
+def download(label: str, make, file_name: str, *, where=st) -> None:
+    """A CSV download button (hidden in presenter mode); `make()` builds the bytes only when clicked."""
+    if presenting():
+        return
+    where.download_button(
+        label,
+        data=make,
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key=f"download-{file_name}",
+    )
+
+
+def cell_tag(sel: Selection) -> str:
+    """A file-name-safe tag of a selection: lk1.1e-05_la0.003."""
+    return f"lk{fmt(sel.lambda_k)}_la{fmt(sel.lambda_a)}"
 
 
 @st.cache_resource(show_spinner="Loading the test images…")

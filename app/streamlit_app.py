@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `core` and `a
 
 import streamlit as st  # noqa: E402
 
-from app import state  # noqa: E402
+from app import presenter, state  # noqa: E402
 from core.config import SweepGrid  # noqa: E402
 
 st.set_page_config(
@@ -30,6 +30,9 @@ PAGES = [
     st.Page(VIEWS / "similarity.py", title="Similarity", icon=":material/candlestick_chart:"),
     st.Page(VIEWS / "tsne.py", title="t-SNE maps", icon=":material/scatter_plot:"),
     st.Page(VIEWS / "clusters.py", title="Clusters", icon=":material/workspaces:"),
+    st.Page(VIEWS / "units.py", title="Unit explorer", icon=":material/neurology:"),
+    st.Page(VIEWS / "frontier.py", title="Sparsity–fidelity trade-off", icon=":material/balance:"),
+    st.Page(VIEWS / "compare.py", title="Compare two models", icon=":material/compare:"),
 ]
 
 
@@ -55,8 +58,11 @@ try:
     if not state.cells():
         first_run()
     else:
+        page = st.navigation(PAGES)
         state.sidebar()
-        st.navigation(PAGES).run()
+        presenter.sidebar_tools()
+        presenter.tour_banner()
+        page.run()
 except Exception as e:  # noqa: BLE001 - the last guard: a visitor never sees a traceback
     # (st.stop and st.rerun are BaseExceptions and pass through)
     logging.getLogger("app").exception("page failed")

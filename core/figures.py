@@ -332,8 +332,9 @@ def filter_grid(
         plot_bgcolor="white",
     )
     _image_axes(fig)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
+    # fixed ranges: the click targets must not pad the axes, so a tile sits where the image says
+    fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], autorange=False)
+    fig.update_yaxes(visible=False, range=[height - 0.5, -0.5], autorange=False)
     return fig
 
 

@@ -1,7 +1,9 @@
 """AppTest smoke and behaviour tests of every page, on a tiny prepared cache."""
 
+import base64
 import json
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -9,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 
 APP = str(ROOT / "app" / "streamlit_app.py")
-PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters"]
+PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters", "units", "frontier", "compare"]
 
 
 def app(cache, monkeypatch, query=None) -> AppTest:
@@ -20,6 +22,13 @@ def app(cache, monkeypatch, query=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(query or {})
     return at.run()
+
+
+def arr(v) -> np.ndarray:
+    """A figure's array as Plotly's JSON holds it: a list, or base64 {"bdata", "dtype"}."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+    return np.asarray(v)
 
 
 def charts(at) -> list[dict]:
@@ -87,7 +96,7 @@ def test_an_untrained_cell_says_so_and_offers_one_button(tiny_cache, monkeypatch
     at = app(tiny_cache, monkeypatch, {"lambda_k": "1.1e-05", "lambda_a": "0"})
     assert not at.exception
     assert any("has not been trained" in i.value for i in at.info)
-    assert [b.label for b in at.button] == ["Train and analyse this model"]
+    assert [b.label for b in at.main.button] == ["Train and analyse this model"]
 
 
 def test_empty_cache_shows_the_guidance_screen(tmp_path, monkeypatch):
@@ -120,14 +129,14 @@ def test_two_users_pressing_train_start_one_job(tiny_cache, monkeypatch):
     second = AppTest.from_file(APP, default_timeout=60)  # another browser tab: same server, new session
     second.query_params.update({"lambda_k": "1.1e-05", "lambda_a": "0"})
     second.run()
-    first.button[0].click().run()
+    first.main.button[0].click().run()
     assert not first.exception
     assert len(FakeJob.started) == 1
     cmd = FakeJob.started[0]
     assert cmd[1:4] == ["-m", "core", "prepare"] and "--lambda-k" in cmd and str(tiny_cache) in cmd
     second.run()
     assert not second.exception
-    assert not second.button, "the second user sees the running job, not a second button"
+    assert not second.main.button, "the second user sees the running job, not a second button"
     assert len(FakeJob.started) == 1
 
 
@@ -153,3 +162,150 @@ def test_a_failing_page_shows_a_message_not_a_traceback(tiny_cache, monkeypatch)
     at.switch_page("views/filters.py").run()
     assert not at.exception
     assert any("Something went wrong" in e.value for e in at.error)
+
+
+# ------------------------------------------------------------- beyond the original (issue 5)
+
+
+def traces(at, key=None) -> list[dict]:
+    """The traces of every figure, or of the figure drawn with `key`."""
+    out = []
+    for c in at.get("plotly_chart"):
+        if key is None or c.proto.id and key in c.proto.id:
+            out += json.loads(c.proto.spec)["data"]
+    return out
+
+
+def test_choosing_a_unit_changes_the_unit_view_and_the_url(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch)
+    at.switch_page("views/units.py").run()
+    assert not at.exception
+    first = at.number_input(key="unit").value
+    assert at.subheader[0].value == f"Unit {first}" and at.query_params["unit"] == str(first)
+    before = [c["data"] for c in charts(at)]
+    other = 0 if first != 0 else 1
+    at.number_input(key="unit").set_value(other).run()
+    assert not at.exception
+    assert at.subheader[0].value == f"Unit {other}" and at.query_params["unit"] == str(other)
+    after = [c["data"] for c in charts(at)]
+    assert after != before
+    # the selected tile is framed on the clickable grid, which has one click target per unit
+    grid = next(c for c in charts(at) if any(t.get("name") == "units" for t in c["data"]))
+    assert [s["name"] for s in grid["layout"]["shapes"] if s["name"].startswith("selected")] == [
+        f"selected unit {other}"
+    ]
+    targets = next(t for t in grid["data"] if t.get("name") == "units")
+    assert arr(targets["customdata"]).tolist() == list(range(196))
+    # the unit persists across pages, and a link opens it
+    at.switch_page("views/tsne.py").run()
+    at.switch_page("views/units.py").run()
+    assert at.number_input(key="unit").value == other
+    linked = app(tiny_cache, monkeypatch, {"unit": "17"})
+    linked.switch_page("views/units.py").run()
+    assert linked.number_input(key="unit").value == 17
+
+
+@pytest.mark.parametrize("bad", ["-1", "196", "abc"])
+def test_a_bad_unit_in_the_link_falls_back_with_a_notice(tiny_cache, monkeypatch, bad):
+    at = app(tiny_cache, monkeypatch, {"unit": bad})
+    at.switch_page("views/units.py").run()
+    assert not at.exception
+    assert any("does not exist" in w.value for w in at.warning)
+    assert 0 <= at.number_input(key="unit").value < 196
+
+
+def test_the_frontier_has_one_point_per_analysed_cell(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch, {"lambda_k": "0.001", "lambda_a": "0.001"})
+    at.switch_page("views/frontier.py").run()
+    assert not at.exception
+    data = charts(at)[0]["data"]
+    points = [tuple(c) for t in data if t["name"].startswith("λ_a") for c in t["customdata"]]
+    assert sorted(points) == sorted((k, a) for k in (0.0, 1e-3) for a in (0.0, 1e-3))
+    ring = next(t for t in data if t["name"] == "selected model")
+    front = next(t for t in data if t["name"].startswith("Pareto"))
+    assert 1 <= len(front["x"]) <= 4 and len(ring["x"]) == 1
+    assert any("are on the front" in m.value for m in at.markdown)
+    at.radio(key="frontier_x").set_value("density_test").run()
+    assert charts(at)[0]["data"][0]["x"] != data[0]["x"]  # now the density, not active units
+
+
+def test_the_comparison_shows_both_models_and_their_differences(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch)
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert titles[0].startswith("A: λ_k = 0, λ_a = 0") and titles[1].startswith("B: λ_k = 0, λ_a = 0.001")
+    assert any(m.value.startswith("**Model B compared with model A:**") and "dead unit" in m.value for m in at.markdown)
+    assert at.query_params["cmp_a"] == "0.001"
+    b_before = charts(at)[1]["data"]
+    at.select_slider(key="cmp_lambda_k").set_value(1e-3).run()
+    assert charts(at)[1]["data"] != b_before and charts(at)[1]["layout"]["title"]["text"].startswith("B: λ_k = 0.001")
+    at.segmented_control(key="compare_show").set_value("t-SNE").run()
+    assert not at.exception
+    assert all(t["type"] == "scattergl" for c in charts(at) for t in c["data"])
+    untrained = app(tiny_cache, monkeypatch, {"cmp_k": "1.1e-05", "cmp_a": "0"})
+    untrained.switch_page("views/compare.py").run()
+    assert any("is not trained" in i.value for i in untrained.info)
+
+
+def test_the_tour_advances_and_its_state_is_in_the_url(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch)
+    at.button(key="tour-start").click().run()
+    assert at.session_state["tour"] == 1 and at.query_params["tour"] == "1"
+    assert any(m.value.startswith("**Tour, step 1 of 7") for m in at.markdown)
+    at.button(key="tour-next").click().run()
+    at.button(key="tour-next").click().run()  # step 3: the strongest weight penalty, filters page
+    assert not at.exception
+    assert at.query_params["tour"] == "3" and at.title[0].value == "What does each hidden unit look for?"
+    assert at.session_state["lambda_k"] == 1e-3 and at.query_params["lambda_k"] == "0.001"
+    at.button(key="tour-back").click().run()
+    assert at.query_params["tour"] == "2" and at.session_state["lambda_k"] == 0.0
+    for _ in range(5):
+        at.button(key="tour-next").click().run()
+        assert not at.exception
+    assert at.query_params["tour"] == "7" and at.title[0].value == "Two models side by side"
+    at.button(key="tour-finish").click().run()
+    assert at.session_state["tour"] == 0 and "tour" not in at.query_params
+    # a link to step 5 opens it; a tampered step is ignored
+    linked = app(tiny_cache, monkeypatch, {"tour": "5"})
+    assert any(m.value.startswith("**Tour, step 5 of 7") for m in linked.markdown)
+    for bad in ("0", "8", "x"):
+        tampered = app(tiny_cache, monkeypatch, {"tour": bad})
+        assert not tampered.exception and tampered.session_state["tour"] == 0
+
+
+def test_presenter_mode_hides_details_and_downloads_and_is_in_the_url(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch)
+    assert at.expander and at.get("download_button")
+    at.toggle(key="present").set_value(True).run()
+    assert not at.exception and at.query_params["present"] == "1"
+    assert not at.expander and not at.get("download_button")
+    assert all(c["layout"]["font"]["size"] == 17 for c in charts(at))
+    linked = app(tiny_cache, monkeypatch, {"present": "1"})
+    assert linked.toggle(key="present").value is True and not linked.expander
+
+
+def test_play_steps_lambda_through_the_ready_models_and_stops_at_the_end(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch)
+    at.button(key="anim-play").click().run()
+    assert at.session_state["_anim"]["axis"] == "lambda_k" and at.button(key="anim-stop")
+    assert at.session_state["lambda_k"] == 0.0  # the first step waits for its interval
+    at.session_state["_anim"] = {"axis": "lambda_k", "last": 0.0}  # as if the interval had passed
+    at.run()
+    assert not at.exception
+    assert at.session_state["lambda_k"] == 1e-3 and at.query_params["lambda_k"] == "0.001"  # the next ready one
+    at.session_state["_anim"] = {"axis": "lambda_k", "last": 0.0}
+    at.run()
+    assert "_anim" not in at.session_state and at.button(key="anim-play")  # the end of the grid: stopped
+
+
+@pytest.mark.parametrize(
+    ("page", "n"),
+    [("overview", 2), ("filters", 2), ("reconstructions", 1), ("similarity", 1), ("tsne", 1), ("clusters", 1)]
+    + [("units", 1), ("frontier", 1), ("compare", 1)],
+)
+def test_every_page_offers_its_data_as_csv(tiny_cache, monkeypatch, page, n):
+    at = app(tiny_cache, monkeypatch)
+    at.switch_page(f"views/{page}.py").run()
+    buttons = at.get("download_button")
+    assert len(buttons) == n and all("(CSV)" in b.proto.label for b in buttons)

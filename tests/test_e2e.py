@@ -1,7 +1,7 @@
 """End to end in a real browser: `streamlit run` on a free port, Debian's Chromium driven by Playwright.
 
-Visits every page, moves a slider, checks that the figure changed, and saves a
-screenshot of each page (to $SCREENSHOT_DIR if set, else a temporary folder).
+Visits every page, moves a slider, checks that the figure changed, clicks a
+filter to open its unit view, and saves a screenshot of each page (to $SCREENSHOT_DIR if set, else a temporary folder).
 Set E2E_CACHE to run it on another cache (for example the full MNIST one) and
 E2E_QUERY to start from another model (default lambda_k=0&lambda_a=0).
 """
@@ -23,6 +23,9 @@ PAGES = [
     ("similarity", "Do codes of the same digit look alike"),
     ("tsne", "A map of the codes"),
     ("clusters", "Do the codes fall into natural groups"),
+    ("units", "One hidden unit up close"),
+    ("frontier", "What does a sparse code cost"),
+    ("compare", "Two models side by side"),
 ]
 
 pytestmark = pytest.mark.skipif(
@@ -88,3 +91,36 @@ def test_every_page_in_a_real_browser(server, chromium, tmp_path):
     assert not errors, errors
     # the dashboard shows cached models without TensorFlow (about 1.5 GB and 5 s per process)
     assert not any("tensorflow" in m.path for m in psutil.Process(proc.pid).memory_maps())
+
+
+def click_tile(page, unit: int, n_cols: int = 14, side: int = 28, gap: int = 2) -> None:
+    """Click the centre of a unit's tile in the first figure's plot area (rows from the top)."""
+    area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    extent = n_cols * (side + gap) - gap  # the grid's width and height in pixels of the images
+    r, c = divmod(unit, n_cols)
+    fx = (c * (side + gap) + side / 2) / extent
+    fy = (r * (side + gap) + side / 2) / extent
+    page.mouse.click(area["x"] + fx * area["width"], area["y"] + fy * area["height"])
+
+
+def test_clicking_a_filter_opens_its_unit(server, chromium, tmp_path):
+    server, _ = server
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server}/filters?{os.environ.get('E2E_QUERY', 'lambda_k=0&lambda_a=0')}")
+    wait_for_page(page)
+    click_tile(page, 100)
+    page.wait_for_url("**/units?**", timeout=30_000)
+    wait_for_page(page)
+    assert page.get_by_text("One hidden unit up close").first.is_visible()
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["unit"] == ["100"]
+    assert page.get_by_text("Unit 100", exact=True).first.is_visible()
+    # on the unit page itself, a click on another filter shows that unit
+    click_tile(page, 3)
+    page.wait_for_function("() => location.search.includes('unit=3&') || location.search.endsWith('unit=3')")
+    wait_for_page(page)
+    assert page.get_by_text("Unit 3", exact=True).first.is_visible()
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    page.screenshot(path=str(shots / "unit-click.png"), full_page=True)
+    assert not errors, errors

@@ -168,7 +168,9 @@ def test_filter_grid_tiles_are_the_scaled_filters():
     r, c = divmod(50, 14)
     assert any(s.x0 == c * 30 - 0.5 and s.y0 == r * 30 - 0.5 for s in rects)
     assert "3 dead" in fig.layout.title.text
-    assert fig.layout.yaxis.autorange == "reversed" and fig.layout.yaxis.scaleanchor == "x"
+    # rows from the top (a reversed y range), square pixels, the axes exactly the image
+    assert tuple(fig.layout.yaxis.range) == (z.shape[0] - 0.5, -0.5) and fig.layout.yaxis.scaleanchor == "x"
+    assert tuple(fig.layout.xaxis.range) == (-0.5, z.shape[1] - 0.5)
     assert "unit" in hm.hovertemplate and "max|w|" in hm.hovertemplate
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import state
+from app import exports, state
 from core import figures
 
 state.page_intro(
@@ -13,10 +13,11 @@ state.page_intro(
     "K-means (k-means++, seeded) on the 10,000 test codes; per-sample silhouettes from one pairwise "
     "distance matrix, equal to scikit-learn's `silhouette_samples`. Bands: each cluster's sorted values.",
 )
-view = state.require_cell(state.selection())
+sel = state.selection()
+view = state.require_cell(sel)
 a = view.arrays
 ks = tuple(view.meta["config"]["kmeans_ks"])
-st.plotly_chart(figures.silhouette_vs_k(a["silhouette_mean_raw"], a["silhouette_mean_normalised"], ks), width="stretch")
+state.chart(figures.silhouette_vs_k(a["silhouette_mean_raw"], a["silhouette_mean_normalised"], ks))
 space = st.radio(
     "Codes",
     ["raw", "normalised"],
@@ -25,6 +26,5 @@ space = st.radio(
     format_func={"raw": "Raw codes h", "normalised": "Normalised codes h/‖h‖"}.get,
 )
 title = "Raw codes" if space == "raw" else "Normalised codes"
-st.plotly_chart(
-    figures.silhouette_panels(a[f"silhouette_{space}"], a[f"kmeans_labels_{space}"], ks, title), width="stretch"
-)
+state.chart(figures.silhouette_panels(a[f"silhouette_{space}"], a[f"kmeans_labels_{space}"], ks, title))
+state.download("Mean silhouette per k (CSV)", lambda: exports.clusters_csv(view), f"clusters_{state.cell_tag(sel)}.csv")

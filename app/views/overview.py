@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app import state
+from app import exports, state
 from core import figures
+from core.results import results_table
 
 state.page_intro(
     "How much does regularization cost, and what does it buy?",
@@ -37,13 +38,28 @@ for axis, fixed, other in (("lambda_k", sel.lambda_a, "λ_a"), ("lambda_a", sel.
     st.subheader(f"Against {name}, at {other} = {state.fmt(fixed)}")
     selected = sel.lambda_k if axis == "lambda_k" else sel.lambda_a
     left, right = st.columns(2)
-    left.plotly_chart(figures.loss_vs_lambda(rows, axis, fixed, selected), width="stretch")
-    right.plotly_chart(figures.density_vs_lambda(rows, axis, fixed, selected), width="stretch")
+    state.chart(figures.loss_vs_lambda(rows, axis, fixed, selected), where=left)
+    state.chart(figures.density_vs_lambda(rows, axis, fixed, selected), where=right)
 
-with st.expander("Training curves of the selected model"):
-    st.plotly_chart(figures.training_curves(h), width="stretch")
-    terms = m["loss_test"]
-    st.markdown(
-        f"Final test loss {terms['total']:.6f} = MSE {terms['mse']:.6f} + activity penalty "
-        f"{terms['activity']:.6f} + weight penalty {terms['kernel']:.6f}."
+if not state.presenting():
+    with st.expander("Training curves of the selected model"):
+        state.chart(figures.training_curves(h))
+        terms = m["loss_test"]
+        st.markdown(
+            f"Final test loss {terms['total']:.6f} = MSE {terms['mse']:.6f} + activity penalty "
+            f"{terms['activity']:.6f} + weight penalty {terms['kernel']:.6f}."
+        )
+
+    with st.expander("Results of every model (table)"):
+        table = results_table(state.cells())
+        st.dataframe(table, hide_index=True, height=300)
+    c1, c2 = st.columns(2)
+    state.download(
+        "Results of every model (CSV)", lambda: exports.results_csv(state.cells()), "results_grid.csv", where=c1
+    )
+    state.download(
+        "Training curves of this model (CSV)",
+        lambda: exports.history_csv(view),
+        f"history_{state.cell_tag(sel)}.csv",
+        where=c2,
     )

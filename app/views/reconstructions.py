@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from app import state
+from app import exports, state
 from core import figures
 from core.analysis import normalise_codes
 from core.model import decode, encode
@@ -17,7 +17,8 @@ state.page_intro(
     "Rows: x; h = relu(x·W1 + b1) reshaped to 14 × 14; h/‖h‖ (an all-zero code stays zero); "
     "sigmoid(h·W2 + b2). Each code image is scaled to its own maximum.",
 )
-view = state.require_cell(state.selection())
+sel = state.selection()
+view = state.require_cell(sel)
 a = view.arrays
 test = state.test_set()
 if test is None:
@@ -34,4 +35,9 @@ else:
     code = encode(x, view.weights)
     code_n = normalise_codes(code)[0]
     out = decode(code, view.weights)
-st.plotly_chart(figures.reconstruction_grid(x, code, code_n, out, idx), width="stretch")
+state.chart(figures.reconstruction_grid(x, code, code_n, out, idx))
+state.download(
+    "These digits' codes (CSV)",
+    lambda: exports.codes_csv(idx, code, x, out),
+    f"codes_{state.cell_tag(sel)}_{int(idx[0])}-{int(idx[-1])}.csv",
+)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import state
+from app import exports, state
 from core import figures
 
 state.page_intro(
@@ -15,7 +15,9 @@ state.page_intro(
     "whiskers: furthest values within 1.5 IQR; ◆ mean. An all-zero code has no direction: its similarity "
     "with anything counts as 0.",
 )
-view = state.require_cell(state.selection())
-st.plotly_chart(figures.cosine_boxes(view.arrays["cos_same_box"], view.arrays["cos_diff_box"]), width="stretch")
+sel = state.selection()
+view = state.require_cell(sel)
+state.chart(figures.cosine_boxes(view.arrays["cos_same_box"], view.arrays["cos_diff_box"]))
 if view.meta.get("n_zero_codes_cosine"):
     st.caption(f"{view.meta['n_zero_codes_cosine']} of these digits have an all-zero code.")
+state.download("Box statistics (CSV)", lambda: exports.similarity_csv(view), f"similarity_{state.cell_tag(sel)}.csv")

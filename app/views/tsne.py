@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import state
+from app import exports, state
 from core import figures
 
 state.page_intro(
@@ -13,8 +13,10 @@ state.page_intro(
     "openTSNE (perplexity 30, FFT gradients), seeded; every map starts from the same layout (the pixel PCA "
     "of the test images), so maps of neighbouring λ values are comparable. Left: raw codes h; right: h/‖h‖.",
 )
-view = state.require_cell(state.selection())
+sel = state.selection()
+view = state.require_cell(sel)
 labels = view.arrays["labels_test"]
 left, right = st.columns(2)
-left.plotly_chart(figures.tsne_map(view.arrays["tsne_raw"], labels, "Raw codes h"), width="stretch")
-right.plotly_chart(figures.tsne_map(view.arrays["tsne_normalised"], labels, "Normalised codes h/‖h‖"), width="stretch")
+state.chart(figures.tsne_map(view.arrays["tsne_raw"], labels, "Raw codes h"), where=left)
+state.chart(figures.tsne_map(view.arrays["tsne_normalised"], labels, "Normalised codes h/‖h‖"), where=right)
+state.download("Map coordinates (CSV)", lambda: exports.tsne_csv(view), f"tsne_{state.cell_tag(sel)}.csv")

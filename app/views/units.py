@@ -1,0 +1,119 @@
+"""Unit explorer: one hidden unit up close, chosen by clicking its filter, by number, or in the units table."""
+
+import numpy as np
+import streamlit as st
+
+from app import exports, state
+from core import figures
+from core.analysis import top_images
+
+state.page_intro(
+    "One hidden unit up close",
+    "Click any filter on the left (or type a unit's number) to see what that unit does: the test digits that "
+    "make it fire most, how often it fires, and on which digits. A unit that fires mostly on one digit has a "
+    "clear job; a **dead** unit never fires, a **dense** one fires on more than half of all digits.",
+    "Activation h_u = relu(x·W1[:, u] + b1[u]) over the 10,000 test images. Histogram: the non-zero values "
+    "(30 bins up to the unit's maximum), h = 0 counted apart. Top 16: the largest h_u, ties by index. "
+    "Selectivity: the share of the unit's summed activation that goes to its preferred digit, rescaled so "
+    "0 = the same for every digit and 1 = only one digit (0 for a dead unit).",
+)
+sel = state.selection()
+view = state.require_cell(sel)
+a = view.arrays
+n_units = view.weights["W1"].shape[1]
+n_images = len(a["labels_test"])
+
+
+def _unit_from_url() -> int | None:
+    raw = st.query_params.get("unit")
+    if raw is None:
+        return None
+    if raw.strip().isdigit() and int(raw) < n_units:
+        return int(raw)
+    st.warning(
+        f"The link's unit “{raw[:10]}” does not exist (0 to {n_units - 1}); showing another.", icon=":material/link:"
+    )
+    return None
+
+
+if "unit" not in st.session_state or not 0 <= st.session_state["unit"] < n_units:
+    url_unit = _unit_from_url()
+    st.session_state["unit"] = url_unit if url_unit is not None else int(np.argmax(a["unit_selectivity"]))
+
+
+def _clicked() -> None:
+    """A click on a filter: that unit (the callback runs before the page, so it may set the widget)."""
+    points = st.session_state["unit_grid"].selection.points
+    if points and points[0].get("customdata") is not None:
+        st.session_state["unit"] = int(points[0]["customdata"])
+
+
+def _row_chosen() -> None:
+    rows = st.session_state["units_table"].selection.rows  # positions in the data, whatever the sort
+    if rows:
+        st.session_state["unit"] = int(rows[0])
+
+
+left, right = st.columns([5, 7], gap="large")
+with left:
+    unit = st.number_input("Unit", min_value=0, max_value=n_units - 1, step=1, key="unit")
+    grid = figures.filter_grid(view.weights["W1"], a["dead_units"], selected=unit, clickable=True)
+    grid.update_layout(height=560, title=dict(text="Click a filter to explore its unit"), margin=dict(l=0, r=0))
+    grid.update_traces(showscale=False, selector=dict(type="heatmap"))
+    state.chart(grid, key="unit_grid", on_select=_clicked, selection_mode="points")
+st.query_params["unit"] = str(unit)
+
+freq = float(a["unit_frequency_test"][unit])
+dead, dense = bool(a["dead_units"][unit]), bool(a["dense_units"][unit])
+preferred = int(a["unit_preferred_digit"][unit])
+with right:
+    if dead:
+        verdict = "is **dead**: it fires on none of the test digits, so it carries no information."
+    else:
+        kind = "a **dense** unit, " if dense else ""
+        verdict = (
+            f"is {kind}firing on {freq:.1%} of the test digits; it prefers **{preferred}s** "
+            f"(selectivity {a['unit_selectivity'][unit]:.2f} on a 0–1 scale)."
+        )
+    st.subheader(f"Unit {unit}")
+    st.markdown(f"Unit {unit} {verdict}")
+    c1, c2 = st.columns([2, 3])
+    fig = figures.unit_filter(view.weights["W1"][:, unit], unit)
+    fig.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
+    state.chart(fig, where=c1)
+    imgs = top_images(a, unit)
+    idx = a["unit_top_index"][unit][: len(imgs)]
+    vals = a["unit_top_value"][unit][: len(imgs)]
+    labels = a["labels_test"][idx]
+    captions = [f"test image {i}: digit {d}, h = {v:.3g}" for i, d, v in zip(idx, labels, vals)]
+    tiles = figures.digit_tiles(imgs, captions, f"The {len(imgs)} digits that excite it most", n_cols=4)
+    tiles.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
+    state.chart(tiles, where=c2)
+    state.chart(figures.unit_activation_histogram(a["unit_hist"][unit], a["unit_hist_max"][unit], n_images, unit))
+    state.chart(figures.unit_digit_bars(a["unit_label_frequency"][unit], unit))
+
+st.subheader("All units")
+st.caption("Sort by any column; choose a row to explore that unit.")
+cols = exports.units_columns(view)
+table = {
+    "unit": cols["unit"],
+    "fires on": cols["fires_on_fraction"] * 100,
+    "mean activation": cols["mean_activation"],
+    "selectivity": cols["selectivity"],
+    "preferred digit": np.where(cols["preferred_digit"] >= 0, cols["preferred_digit"].astype(str), "–"),
+    "status": cols["status"],
+}
+st.dataframe(
+    table,
+    hide_index=True,
+    height=320,
+    key="units_table",
+    on_select=_row_chosen,
+    selection_mode="single-row",
+    column_config={
+        "fires on": st.column_config.ProgressColumn("fires on", format="%.1f%%", min_value=0, max_value=100),
+        "mean activation": st.column_config.NumberColumn(format="%.4f"),
+        "selectivity": st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=1),
+    },
+)
+state.download("Units table (CSV)", lambda: exports.units_csv(view), f"units_{state.cell_tag(sel)}.csv")

@@ -1,0 +1,85 @@
+"""The CSV files the pages offer hold exactly the stored data."""
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from app import exports
+from core.analysis import top_images
+from core.results import load_cell, scan
+from core.store import ModelStore
+
+
+def read(data: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+@pytest.fixture(scope="module")
+def views(tiny_cache):
+    store = ModelStore(tiny_cache)
+    return load_cell(store, 0.0, 0.0), load_cell(store, 1e-3, 1e-3)
+
+
+def test_units_csv_has_one_row_per_unit_with_its_statistics(views):
+    view = views[0]
+    rows = read(exports.units_csv(view))
+    a = view.arrays
+    assert len(rows) == 196 and [int(r["unit"]) for r in rows] == list(range(196))
+    np.testing.assert_array_equal([float(r["fires_on_fraction"]) for r in rows], a["unit_frequency_test"])
+    np.testing.assert_array_equal([float(r["selectivity"]) for r in rows], a["unit_selectivity"])
+    assert [r["status"] == "dead" for r in rows] == a["dead_units"].tolist()
+
+
+def test_filters_csv_holds_every_weight(views):
+    view = views[1]
+    rows = read(exports.filters_csv(view))
+    W1 = view.weights["W1"]
+    assert len(rows) == 196 and len(rows[0]) == 2 + 784
+    u = 37
+    got = np.array([float(rows[u][f"w_{r}_{c}"]) for r in range(28) for c in range(28)], dtype=np.float32)
+    np.testing.assert_array_equal(got, W1[:, u])
+    assert float(rows[u]["bias"]) == pytest.approx(float(view.weights["b1"][u]))
+
+
+def test_tsne_and_clusters_and_similarity_csvs(views):
+    view = views[0]
+    a = view.arrays
+    t = read(exports.tsne_csv(view))
+    assert len(t) == len(a["labels_test"])
+    assert float(t[5]["normalised_y"]) == pytest.approx(float(a["tsne_normalised"][5, 1]))
+    assert [int(r["label"]) for r in t] == a["labels_test"].tolist()
+    k = read(exports.clusters_csv(view))
+    assert [int(r["k"]) for r in k] == list(view.meta["config"]["kmeans_ks"])
+    np.testing.assert_allclose([float(r["silhouette_mean_raw"]) for r in k], a["silhouette_mean_raw"])
+    s = read(exports.similarity_csv(view))
+    assert len(s) == 20 and {r["pairs"] for r in s} == {"same digit", "different digits"}
+    assert float(s[3]["median"]) == pytest.approx(a["cos_same_box"][3, 5])
+
+
+def test_codes_csv_recomputes_reconstruction_error(views):
+    a = views[0].arrays
+    rows = read(exports.codes_csv(a["recon_index"], a["recon_code"], a["recon_input"], a["recon_output"]))
+    assert len(rows) == len(a["recon_index"])
+    mse0 = float(np.mean((a["recon_output"][0].astype(float) - a["recon_input"][0]) ** 2))
+    assert float(rows[0]["reconstruction_mse"]) == pytest.approx(mse0)
+    assert int(rows[0]["active_units"]) == np.count_nonzero(a["recon_code"][0])
+    assert float(rows[0]["h_5"]) == pytest.approx(float(a["recon_code"][0, 5]))
+
+
+def test_results_history_and_comparison_csvs(tiny_cache, views):
+    a, b = views
+    assert len(read(exports.results_csv(scan(ModelStore(tiny_cache))))) == 4
+    h = read(exports.history_csv(a))
+    assert [float(r["test_loss"]) for r in h] == a.history["val_loss"]
+    c = read(exports.comparison_csv(a, b))
+    assert c[0]["metric"] == "lambda_k" and float(c[0]["model_B"]) == 1e-3
+    dead = next(r for r in c if r["metric"] == "dead units")
+    assert int(dead["B_minus_A"]) == b.meta["n_dead_units"] - a.meta["n_dead_units"]
+
+
+def test_top_images_of_a_stored_model_are_its_test_digits(views, tiny_data):
+    a = views[0].arrays
+    u = int(np.argmax(a["unit_frequency_test"]))
+    np.testing.assert_allclose(top_images(a, u), tiny_data.x_test[a["unit_top_index"][u]], atol=0.5 / 255 + 1e-7)
