@@ -135,7 +135,7 @@ def tour_banner() -> None:
     )
     with st.container(border=True):
         st.markdown(f"**Tour, step {n} of {len(STEPS)}: {step.title}.** {text}")
-        back, nxt, end, _ = st.columns([1, 1, 1, 5])
+        back, nxt, end, _ = st.columns([1, 1, 1.5, 4.5])
         if back.button("Back", icon=":material/arrow_back:", disabled=n == 1, key="tour-back"):
             go(n - 1)
         if n < len(STEPS):

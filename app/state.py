@@ -132,9 +132,11 @@ def _from_url(name: str, values: tuple[float, ...]) -> tuple[float | None, str |
     return None, f"The link's {name} = {raw[:20]} is not in the grid; showing the default."
 
 
-# Page widgets whose value must survive a visit to another page (Streamlit forgets an unrendered widget).
-PERSISTENT = ("unit", "cmp_lambda_k", "cmp_lambda_a", "recon_start", "cluster_space", "frontier_x", "compare_show")
-PENDING = "_pending"
+# Widgets whose value must survive a visit to another page: Streamlit forgets a widget that a run does not
+# draw, and st.switch_page drops even the sidebar's; a plain copy (KEEP) restores them.
+PERSISTENT = LAMBDA_KEYS + ("present", "anim_axis")
+PERSISTENT += ("unit", "cmp_lambda_k", "cmp_lambda_a", "recon_start", "cluster_space", "frontier_x", "compare_show")
+PENDING, KEEP = "_pending", "_keep"
 
 
 def choose(**values) -> None:
@@ -146,11 +148,17 @@ def choose(**values) -> None:
 
 
 def _apply_pending() -> None:
+    """At the start of a run: restore forgotten widget values, apply the ones asked for, keep a copy."""
+    keep = st.session_state.setdefault(KEEP, {})
+    for key, value in keep.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
     for key, value in st.session_state.pop(PENDING, {}).items():
         st.session_state[key] = value
     for key in PERSISTENT:
         if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+            st.session_state[key] = st.session_state[key]  # marks it as set by code: not cleaned up
+            keep[key] = st.session_state[key]
 
 
 def presenting() -> bool:

@@ -6,7 +6,9 @@
 Measures (1) per page, the server-side time of a rerun after a λ_k slider
 change (Streamlit's AppTest runs the real script in this process; the first
 visit of each model, which reads it from disk, is reported separately from
-the median), (2) the time from `streamlit run` to the first page fully
+the median), and of the pages' own controls (another unit in the unit
+explorer, model B's λ_k on the compare page, with filters and with t-SNE
+maps shown), (2) the time from `streamlit run` to the first page fully
 drawn in headless Chromium, and (3) the resident memory of the Streamlit
 server after every page has been shown in the browser. Targets: rerun
 <= 0.3 s, first page <= 5 s, memory <= 600 MB. Last line: one JSON object.
@@ -25,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters"]
+PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters", "units", "frontier", "compare"]
 
 
 def lambda_k_values(cache: str) -> tuple[float, ...]:
@@ -65,6 +67,47 @@ def rerun_times(cache: str, changes: int) -> dict:
     return out
 
 
+def control_times(cache: str, changes: int) -> dict:
+    """Median rerun after a page's own control changes (the models already loaded once)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["MODELS_CACHE"] = cache
+    options = lambda_k_values(cache)
+    cases = {
+        "units: another unit": ("units", None, lambda at, i: at.number_input(key="unit").set_value((i * 37) % 196)),
+        "compare: model B's λ_k (filters)": (
+            "compare",
+            None,
+            lambda at, i: at.select_slider(key="cmp_lambda_k").set_value(options[(i + 1) % len(options)]),
+        ),
+        "compare: model B's λ_k (t-SNE maps)": (
+            "compare",
+            lambda at: at.segmented_control(key="compare_show").set_value("t-SNE").run(),
+            lambda at, i: at.select_slider(key="cmp_lambda_k").set_value(options[(i + 1) % len(options)]),
+        ),
+    }
+    out = {}
+    for name, (page, setup, change) in cases.items():
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=120).run()
+        at.switch_page(f"views/{page}.py").run()
+        if setup:
+            setup(at)
+        for i in range(len(options)):  # every model read once, so only the rerun is timed
+            change(at, i).run()
+        times = []
+        for i in range(changes):
+            t = time.perf_counter()
+            change(at, i).run()
+            times.append(time.perf_counter() - t)
+            if at.exception:
+                raise RuntimeError(f"{name}: {at.exception[0].value}")
+        out[name] = round(statistics.median(times), 3)
+    return out
+
+
 def browser_start(cache: str) -> dict:
     import psutil
 
@@ -100,13 +143,17 @@ def main() -> None:
     print(f"{'page':<16} {'median':>7} {'first visit':>12} {'revisit':>8}")
     for page, r in reruns.items():
         print(f"{page:<16} {r['median_s']:>7.3f} {r['first_visit_median_s']:>12.3f} {r['revisit_median_s'] or 0:>8.3f}")
+    controls = control_times(args.cache_dir, args.changes)
+    for name, t in controls.items():
+        print(f"{name:<40} {t:>7.3f}")
     print(
         f"streamlit run -> first page drawn in Chromium: {start['first_page_s']} s; "
         f"server memory after all pages: {start['memory_mb']} MB"
     )
     summary = {
         "rerun_median_s": {p: r["median_s"] for p, r in reruns.items()},
-        "max_rerun_median_s": max(r["median_s"] for r in reruns.values()),
+        "control_median_s": controls,
+        "max_rerun_median_s": max([r["median_s"] for r in reruns.values()] + list(controls.values())),
         **start,
     }
     print(json.dumps(summary))

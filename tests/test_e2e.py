@@ -103,24 +103,59 @@ def click_tile(page, unit: int, n_cols: int = 14, side: int = 28, gap: int = 2) 
     page.mouse.click(area["x"] + fx * area["width"], area["y"] + fy * area["height"])
 
 
-def test_clicking_a_filter_opens_its_unit(server, chromium, tmp_path):
+def test_clicking_a_filter_opens_its_unit(server, chromium):
     server, _ = server
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server}/filters?{os.environ.get('E2E_QUERY', 'lambda_k=0&lambda_a=0')}")
+    query = os.environ.get("E2E_QUERY") or "lambda_k=0.001&lambda_a=0.001"  # not the defaults: they must survive
+    page.goto(f"{server}/filters?{query}")
     wait_for_page(page)
     click_tile(page, 100)
     page.wait_for_url("**/units?**", timeout=30_000)
     wait_for_page(page)
     assert page.get_by_text("One hidden unit up close").first.is_visible()
-    assert urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["unit"] == ["100"]
+    now = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert now["unit"] == ["100"]
+    assert {k: now[k] for k in ("lambda_k", "lambda_a")} == {
+        k: v for k, v in urllib.parse.parse_qs(query).items() if k in ("lambda_k", "lambda_a")
+    }, "the model chosen must not change when the unit view opens"
     assert page.get_by_text("Unit 100", exact=True).first.is_visible()
     # on the unit page itself, a click on another filter shows that unit
     click_tile(page, 3)
     page.wait_for_function("() => location.search.includes('unit=3&') || location.search.endsWith('unit=3')")
     wait_for_page(page)
     assert page.get_by_text("Unit 3", exact=True).first.is_visible()
+    # the sidebar's page links keep the model too
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Sparsity–fidelity trade-off").click()
+    page.wait_for_url("**/frontier?**", timeout=30_000)
+    wait_for_page(page)
+    assert page.get_by_text("What does a sparse code cost").first.is_visible()
+    after = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert after["lambda_k"] == now["lambda_k"] and after["lambda_a"] == now["lambda_a"]
+    assert not errors, errors
+
+
+def test_presenter_mode_and_the_tour_in_a_real_browser(server, chromium, tmp_path):
+    server, _ = server
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server}/?present=1&tour=1")
+    wait_for_page(page)
+    assert page.get_by_text("Tour, step 1 of 7").first.is_visible()
+    assert page.get_by_text("Technical details").count() == 0  # presenter mode hides them
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_url("**/filters?**", timeout=30_000)
+    wait_for_page(page)
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert query["tour"] == ["2"] and query["present"] == ["1"]
+    assert page.get_by_text("Tour, step 2 of 7").first.is_visible()
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    page.screenshot(path=str(shots / "unit-click.png"), full_page=True)
+    page.screenshot(path=str(shots / "tour.png"))
+    # a copied link reopens the same step in a fresh tab
+    other = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    other.goto(page.url)
+    wait_for_page(other)
+    assert other.get_by_text("Tour, step 2 of 7").first.is_visible()
     assert not errors, errors

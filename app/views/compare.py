@@ -61,23 +61,31 @@ if sel_a == sel_b:
 st.markdown("**Model B compared with model A:** " + "; ".join(differences(view_a.meta, view_b.meta)) + ".")
 
 rows = exports.comparison_rows(view_a, view_b)
-fmt_value = {"dead units": "{:.0f}", "dense units": "{:.0f}", "active units per digit": "{:.1f}"}
-cols = st.columns(len(rows))
-for col, r in zip(cols, rows):
-    f = fmt_value.get(r["metric"], "{:.3%}" if r["metric"].startswith("sparsity") else "{:.5f}")
-    delta = r["B_minus_A"]
-    col.metric(
-        f"{r['metric']} (B)",
-        f.format(r["model_B"]),
-        delta=("+" if delta >= 0 else "") + f.format(delta).lstrip("+"),
-        delta_color="off",
-        help=f"A: {f.format(r['model_A'])}",
-    )
+style = {"dead units": "{:.0f}", "dense units": "{:.0f}", "active units per digit": "{:.1f}", "sparsity": "{:.1%}"}
 
+
+def shown(metric: str, value: float, signed: bool = False) -> str:
+    kind = metric.split(" of ")[0]
+    if signed and kind == "sparsity":
+        return f"{value * 100:+.1f} points"
+    f = style.get(kind, "{:.5f}")
+    return (f.replace("{:", "{:+") if signed else f).format(value)
+
+
+st.table(
+    {
+        "": [r["metric"] for r in rows],
+        name(sel_a, "A"): [shown(r["metric"], r["model_A"]) for r in rows],
+        name(sel_b, "B"): [shown(r["metric"], r["model_B"]) for r in rows],
+        "B − A": [shown(r["metric"], r["B_minus_A"], signed=True) for r in rows],
+    },
+    hide_index=True,
+)
+
+st.session_state.setdefault("compare_show", "filters")
 show = st.segmented_control(
     "Show",
     ["filters", "reconstructions", "t-SNE"],
-    default="filters",
     key="compare_show",
     format_func={"filters": "Filters", "reconstructions": "Reconstructions", "t-SNE": "t-SNE maps"}.get,
 )
@@ -98,7 +106,7 @@ for where, sel, view, letter in ((left, sel_a, view_a, "A"), (right, sel_b, view
         fig = figures.filter_grid(view.weights["W1"], a["dead_units"])
         fig.update_traces(showscale=False, selector=dict(type="heatmap"))
         fig.update_layout(height=520)
-    fig.update_layout(title=dict(text=f"{name(sel, letter)} — {fig.layout.title.text}"))
+    fig.update_layout(title=dict(text=name(sel, letter)))
     state.chart(fig, where=where, key=f"compare-{letter}")
 
 state.download(

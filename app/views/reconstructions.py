@@ -27,8 +27,9 @@ if test is None:
     x, code, code_n, out = a["recon_input"], a["recon_code"], a["recon_code_normalised"], a["recon_output"]
 else:
     x_test, _ = test
+    st.session_state.setdefault("recon_start", 0)
     start = st.number_input(
-        "First test digit to show", min_value=0, max_value=len(x_test) - 20, value=0, step=20, key="recon_start"
+        "First test digit to show", min_value=0, max_value=len(x_test) - 20, step=20, key="recon_start"
     )
     idx = np.arange(start, start + 20)
     x = x_test[idx]

@@ -58,7 +58,7 @@ left, right = st.columns([5, 7], gap="large")
 with left:
     unit = st.number_input("Unit", min_value=0, max_value=n_units - 1, step=1, key="unit")
     grid = figures.filter_grid(view.weights["W1"], a["dead_units"], selected=unit, clickable=True)
-    grid.update_layout(height=560, title=dict(text="Click a filter to explore its unit"), margin=dict(l=0, r=0))
+    grid.update_layout(height=440, title=dict(text="Click a filter to explore its unit"), margin=dict(l=0, r=0))
     grid.update_traces(showscale=False, selector=dict(type="heatmap"))
     state.chart(grid, key="unit_grid", on_select=_clicked, selection_mode="points")
 st.query_params["unit"] = str(unit)
