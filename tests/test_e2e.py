@@ -159,3 +159,42 @@ def test_presenter_mode_and_the_tour_in_a_real_browser(server, chromium, tmp_pat
     wait_for_page(other)
     assert other.get_by_text("Tour, step 2 of 7").first.is_visible()
     assert not errors, errors
+
+
+def url_query(page) -> dict:
+    return {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query).items()}
+
+
+def test_clicking_a_point_of_the_frontier_chooses_its_model(server, chromium):
+    server, _ = server
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/frontier?lambda_k=0&lambda_a=0")
+    wait_for_page(page)
+    # where the browser drew the first point of the last λ_a group, and which model it is
+    target = page.evaluate(
+        """() => { const g = document.querySelector('.js-plotly-plot');
+                   const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, box = g.getBoundingClientRect();
+                   const groups = g.data.filter(t => t.name.startsWith('λ_a'));
+                   const t = groups[groups.length - 1];
+                   return {x: box.left + xa._offset + xa.l2p(t.x[0]),
+                           y: box.top + ya._offset + ya.l2p(Math.log10(t.y[0])),
+                           cell: Array.from(t.customdata[0])}; }"""
+    )
+    page.mouse.click(target["x"], target["y"])
+    page.wait_for_function("() => !location.search.includes('lambda_a=0&') && !location.search.endsWith('lambda_a=0')")
+    wait_for_page(page)
+    q = url_query(page)
+    assert (float(q["lambda_k"]), float(q["lambda_a"])) == tuple(target["cell"])
+
+
+def test_play_steps_lambda_in_a_real_browser(server, chromium):
+    server, _ = server
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/tsne?lambda_k=0&lambda_a=0")
+    wait_for_page(page)
+    before = first_figure_data(page)
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("() => !/lambda_k=0(&|$)/.test(location.search)", timeout=20_000)
+    wait_for_page(page)
+    assert url_query(page)["lambda_k"] != "0"
+    assert first_figure_data(page) != before, "the page did not follow the animation"
