@@ -19,7 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import SweepGrid
-from core.results import CellSummary, CellView, load_cell, scan
+from core.results import CellSummary, CellView, load_cell, results_table, scan
 from core.store import ModelStore
 from core.sweep import read_progress
 
@@ -71,26 +71,8 @@ def cells() -> dict[tuple[float, float], CellSummary]:
 
 
 def analysed_rows() -> list[dict]:
-    """One row per analysed cell with its headline numbers, for the overview curves."""
-    rows = []
-    for c in cells().values():
-        if c.state == "analysed":
-            m = c.meta
-            rows.append(
-                {
-                    "lambda_k": c.lambda_k,
-                    "lambda_a": c.lambda_a,
-                    "loss_train": m["loss_train"]["total"],
-                    "loss_test": m["loss_test"]["total"],
-                    "mse_test": m["loss_test"]["mse"],
-                    "density_test": m["density_test"],
-                    "sparsity_test": m["sparsity_test"],
-                    "l0_mean_test": m["l0_mean_test"],
-                    "n_dead_units": m["n_dead_units"],
-                    "epochs": c.history["last_epoch"] + 1,
-                }
-            )
-    return rows
+    """One row per analysed cell with its headline numbers (core.results.results_table), for the overview."""
+    return results_table(cells())
 
 
 def grid() -> SweepGrid:

@@ -127,6 +127,20 @@ def _image_axes(fig: go.Figure) -> None:
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
 
 
+def _grey_heatmap(z: np.ndarray, customdata: np.ndarray | None, hovertemplate: str, zmin: float = 0) -> go.Heatmap:
+    """Grey images without a colour bar; NaN gaps are background and have no hover."""
+    return go.Heatmap(
+        z=z,
+        customdata=customdata,
+        colorscale=GREYS,
+        zmin=zmin,
+        zmax=1,
+        showscale=False,
+        hoverongaps=False,
+        hovertemplate=hovertemplate,
+    )
+
+
 def _scale_to_max(a: np.ndarray) -> np.ndarray:
     """a / max|a| (float64); an all-zero array stays zero."""
     a = np.asarray(a, dtype=np.float64)
@@ -384,16 +398,7 @@ def reconstruction_grid(
             custom[top : top + side, left : left + side, 0] = index[i]
             custom[top : top + side, left : left + side, 1] = np.kron(value, np.ones((factor, factor)))
     fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            customdata=custom,
-            colorscale=GREYS,
-            zmin=0,
-            zmax=1,
-            showscale=False,
-            hoverongaps=False,
-            hovertemplate="test image %{customdata[0]}<br>value %{customdata[1]:.3g}<extra></extra>",
-        )
+        _grey_heatmap(z, custom, "test image %{customdata[0]}<br>value %{customdata[1]:.3g}<extra></extra>")
     )
     fig.update_layout(
         title=dict(text="Reconstructions: image, code h (14x14), h/||h||, and the decoder's output"),
@@ -724,16 +729,7 @@ def unit_frequency_bars(
 def unit_filter(w: np.ndarray, unit: int) -> go.Figure:
     """One encoder filter w (784,) as a 28x28 image scaled to its largest absolute weight."""
     img = _scale_to_max(_as_square(w))
-    fig = go.Figure(
-        go.Heatmap(
-            z=img,
-            colorscale=GREYS,
-            zmin=-1,
-            zmax=1,
-            showscale=False,
-            hovertemplate="pixel (%{y}, %{x})<br>w / max|w| = %{z:.2f}<extra></extra>",
-        )
-    )
+    fig = go.Figure(_grey_heatmap(img, None, "pixel (%{y}, %{x})<br>w / max|w| = %{z:.2f}<extra></extra>", zmin=-1))
     fig.update_layout(title=dict(text=f"Filter of unit {unit}"), template=TEMPLATE, plot_bgcolor="white")
     _image_axes(fig)
     fig.update_xaxes(visible=False)
@@ -815,18 +811,7 @@ def digit_tiles(images: np.ndarray, captions: Sequence[str], title: str, n_cols:
         r, c = _tile_origin(i, n_cols, side)
         z[r : r + side, c : c + side] = images[i]
         text[r : r + side, c : c + side] = captions[i]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            customdata=text,
-            colorscale=GREYS,
-            zmin=0,
-            zmax=1,
-            showscale=False,
-            hoverongaps=False,
-            hovertemplate="%{customdata}<extra></extra>",
-        )
-    )
+    fig = go.Figure(_grey_heatmap(z, text, "%{customdata}<extra></extra>"))
     fig.update_layout(title=dict(text=title), template=TEMPLATE, plot_bgcolor="white")
     _image_axes(fig)
     fig.update_xaxes(visible=False)

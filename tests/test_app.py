@@ -246,6 +246,10 @@ def test_the_comparison_shows_both_models_and_their_differences(tiny_cache, monk
     untrained = app(tiny_cache, monkeypatch, {"cmp_k": "1.1e-05", "cmp_a": "0"})
     untrained.switch_page("views/compare.py").run()
     assert any("is not trained" in i.value for i in untrained.info)
+    tampered = app(tiny_cache, monkeypatch, {"cmp_k": "1e-3'--", "cmp_a": "0"})
+    tampered.switch_page("views/compare.py").run()
+    assert not tampered.exception and any("not in the grid" in w.value for w in tampered.warning)
+    assert len(charts(tampered)) == 2  # the default model B instead
 
 
 def test_the_tour_advances_and_its_state_is_in_the_url(tiny_cache, monkeypatch):
