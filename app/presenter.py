@@ -69,9 +69,10 @@ STEPS = (
     Step(
         "units",
         "One unit up close",
-        "In the sparse model, look at one unit: the digits that excite it most, and the digits it fires on. "
-        "Click any filter to see another unit.",
-        {"lambda_k": "min", "lambda_a": "max"},
+        "With both penalties at their strongest (λ_k = {lk}, λ_a = {la}) some units get a clear job: the one "
+        "shown is the most digit-specific. See the digits that excite it most and the digits it fires on; "
+        "click any filter to see another unit.",
+        {"lambda_k": "max", "lambda_a": "max"},
     ),
     Step(
         "tsne",
@@ -209,8 +210,6 @@ def _animation_controls() -> None:
 # ------------------------------------------------------------------ sidebar
 def sidebar_tools() -> None:
     """Presenter mode, the tour's start button and the animation, below the λ sliders; URL state."""
-    if "present" not in st.session_state:
-        st.session_state["present"] = st.query_params.get("present") == "1"
     if "tour" not in st.session_state:
         st.session_state["tour"] = _tour_from_url()
     with st.sidebar:

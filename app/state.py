@@ -151,6 +151,8 @@ def presenting() -> bool:
 def sidebar() -> Selection:
     """Draw the shared controls (call once, from the entry point) and return the selection."""
     _apply_pending()
+    if "present" not in st.session_state:  # presenter mode (its switch is in app.presenter) from the link
+        st.session_state["present"] = st.query_params.get("present") == "1"
     g = grid()
     values = {"lambda_k": g.lambda_k, "lambda_a": g.lambda_a}
     notices = []

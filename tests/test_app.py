@@ -9,6 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from core.results import load_cell
+from core.store import ModelStore
 
 APP = str(ROOT / "app" / "streamlit_app.py")
 PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters", "units", "frontier", "compare"]
@@ -181,6 +183,9 @@ def test_choosing_a_unit_changes_the_unit_view_and_the_url(tiny_cache, monkeypat
     at.switch_page("views/units.py").run()
     assert not at.exception
     first = at.number_input(key="unit").value
+    view = load_cell(ModelStore(tiny_cache), 0.0, 0.0)
+    freq, sel = view.arrays["unit_frequency_test"], view.arrays["unit_selectivity"]
+    assert freq[first] >= 0.01 and sel[first] == sel[freq >= 0.01].max()  # opens on a telling unit
     assert at.subheader[0].value == f"Unit {first}" and at.query_params["unit"] == str(first)
     before = [c["data"] for c in charts(at)]
     other = 0 if first != 0 else 1

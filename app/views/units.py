@@ -22,6 +22,7 @@ view = state.require_cell(sel)
 a = view.arrays
 n_units = view.weights["W1"].shape[1]
 n_images = len(a["labels_test"])
+RARE = 20  # a unit firing on fewer test digits is "nearly dead": its preferences mean little
 
 
 def _unit_from_url() -> int | None:
@@ -36,9 +37,18 @@ def _unit_from_url() -> int | None:
     return None
 
 
+def telling_unit(a: dict) -> int:
+    """The unit to open on: the most selective of those firing on at least 1% of the test digits."""
+    freq = a["unit_frequency_test"]
+    common = freq >= 0.01
+    if not common.any():
+        return int(np.argmax(freq))
+    return int(np.argmax(np.where(common, a["unit_selectivity"], -1.0)))
+
+
 if "unit" not in st.session_state or not 0 <= st.session_state["unit"] < n_units:
     url_unit = _unit_from_url()
-    st.session_state["unit"] = url_unit if url_unit is not None else int(np.argmax(a["unit_selectivity"]))
+    st.session_state["unit"] = url_unit if url_unit is not None else telling_unit(a)
 
 
 def _clicked() -> None:
@@ -71,10 +81,17 @@ with right:
         verdict = "is **dead**: it fires on none of the test digits, so it carries no information."
     else:
         kind = "a **dense** unit, " if dense else ""
-        verdict = (
-            f"is {kind}firing on {freq:.1%} of the test digits; it prefers **{preferred}s** "
-            f"(selectivity {a['unit_selectivity'][unit]:.2f} on a 0–1 scale)."
-        )
+        n_fire = int(round(freq * n_images))
+        if n_fire < RARE:
+            verdict = (
+                f"fires on only {n_fire} of the {n_images:,} test digits: too few to say what it is for "
+                "(it is nearly dead)."
+            )
+        else:
+            verdict = (
+                f"is {kind}firing on {freq:.1%} of the test digits; it prefers **{preferred}s** "
+                f"(selectivity {a['unit_selectivity'][unit]:.2f} on a 0–1 scale)."
+            )
     st.subheader(f"Unit {unit}")
     st.markdown(f"Unit {unit} {verdict}")
     c1, c2 = st.columns([2, 3])
