@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from core.analysis import BOX_COLUMNS, SPACES
+from core.analysis import BOX_COLUMNS, SPACES, label_selectivity
 from core.results import CellSummary, CellView, csv_bytes, differences, results_table
 
 
@@ -34,13 +34,16 @@ def units_columns(view: CellView) -> dict[str, np.ndarray]:
     """One entry per hidden unit: what the units table shows and the CSV holds."""
     a = view.arrays
     status = np.where(a["dead_units"], "dead", np.where(a["dense_units"], "dense", "normal"))
+    selectivity, preferred = label_selectivity(a["unit_label_frequency"])
+    fires_on = a["unit_hist"].sum(axis=1)  # the exact count of test images with h > 0
     return {
         "unit": np.arange(len(status)),
-        "fires_on_fraction": a["unit_frequency_test"],
+        "fires_on_images": fires_on,
+        "fires_on_fraction": fires_on / len(a["labels_test"]),
         "mean_activation": a["unit_mean_test"],
         "max_activation": a["unit_hist_max"],
-        "selectivity": a["unit_selectivity"],
-        "preferred_digit": a["unit_preferred_digit"],
+        "selectivity": selectivity,
+        "preferred_digit": preferred,
         "status": status,
     }
 

@@ -99,29 +99,26 @@ def step_values(step: Step) -> dict[str, float]:
 
 
 def _tour_from_url() -> int:
-    raw = st.query_params.get("tour")
-    if raw is None:
-        return 0
-    if raw.strip().isdigit() and 1 <= int(raw) <= len(STEPS):
-        return int(raw)
-    st.toast(f"The link's tour step “{raw[:10]}” does not exist; the tour is off.", icon=":material/link:")
-    return 0
+    n, notice = state.int_from_url("tour", len(STEPS) + 1)
+    if notice:
+        st.toast(f"{notice}; the tour is off.", icon=":material/link:")
+    return n or 0  # tour=0: off
 
 
 def go(n: int) -> None:
-    """Open tour step n (1-based; 0 ends the tour): its page, its λ values."""
+    """Open tour step n (1-based; 0 ends the tour): its page, its λ values. Stops the animation."""
+    _stop()
     st.session_state["tour"] = n
     if n == 0:
         st.rerun()
     step = STEPS[n - 1]
-    values = step_values(step)
-    st.session_state.pop("unit", None)  # the units page then opens on its most telling unit
-    state.choose(**values)
+    state.forget("unit")  # the units page then opens on its most telling unit
+    state.choose(**step_values(step))
     st.switch_page(f"views/{step.page}.py")
 
 
-def tour_banner() -> None:
-    """The current tour step: where we are, what to notice, and the buttons to move on."""
+def tour_banner(page: str) -> None:
+    """The current tour step (page: the open page's file name): what to notice, and the buttons to move on."""
     n = st.session_state.get("tour", 0)
     if not n:
         return
@@ -129,14 +126,17 @@ def tour_banner() -> None:
     v = step_values(step)
     sel = state.selection()
     text = step.text.format(
-        lk=state.fmt(sel.lambda_k),
-        la=state.fmt(sel.lambda_a),
+        lk=state.fmt(v.get("lambda_k", sel.lambda_k)),
+        la=state.fmt(v.get("lambda_a", sel.lambda_a)),
         lk_b=state.fmt(v.get("cmp_lambda_k", 0.0)),
         la_b=state.fmt(v.get("cmp_lambda_a", 0.0)),
     )
+    here = page == step.page and all(
+        st.session_state.get(k) == value for k, value in v.items() if k in state.LAMBDA_KEYS
+    )
     with st.container(border=True):
         st.markdown(f"**Tour, step {n} of {len(STEPS)}: {step.title}.** {text}")
-        back, nxt, end, _ = st.columns([1, 1, 1.5, 4.5])
+        back, nxt, end, show, _ = st.columns([1, 1, 1.5, 2, 2.5])
         if back.button("Back", icon=":material/arrow_back:", disabled=n == 1, key="tour-back"):
             go(n - 1)
         if n < len(STEPS):
@@ -146,6 +146,10 @@ def tour_banner() -> None:
             go(0)
         if end.button("End tour", icon=":material/close:", key="tour-end"):
             go(0)
+        if not here and show.button("Show this step", icon=":material/replay:", key="tour-show"):
+            go(n)
+        if not here:
+            st.caption("You have left this step's view; *Show this step* goes back to it.")
 
 
 # ------------------------------------------------------------- the animation

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -96,8 +97,8 @@ class Selection:
         return (self.lambda_k, self.lambda_a)
 
 
-def _from_url(name: str, values: tuple[float, ...]) -> tuple[float | None, str | None]:
-    """The grid value the URL asks for, or (None, a short notice) if it is malformed or unknown."""
+def lambda_from_url(name: str, values: tuple[float, ...]) -> tuple[float | None, str | None]:
+    """The grid value the URL's parameter `name` asks for, or (None, a short notice) if it is malformed or unknown."""
     raw = st.query_params.get(name)
     if raw is None:
         return None, None
@@ -143,6 +144,25 @@ def _apply_pending() -> None:
             keep[key] = st.session_state[key]
 
 
+def int_from_url(name: str, upper: int) -> tuple[int | None, str | None]:
+    """The URL's parameter `name` as an integer in [0, upper), or (None, a short notice); absent: (None, None)."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return None, None
+    if re.fullmatch(r"[0-9]{1,6}", raw.strip()) and int(raw) < upper:
+        return int(raw), None
+    return None, f"The link's {name} “{raw[:10]}” does not exist (0 to {upper - 1})"
+
+
+def forget(key: str) -> None:
+    """Drop a widget's value and its kept copy, so the page chooses it afresh."""
+    st.session_state.pop(key, None)
+    st.session_state.get(KEEP, {}).pop(key, None)
+
+
+PRESENT_ON, PRESENT_OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def presenting() -> bool:
     """Presenter mode: technical details and downloads hidden, figures and text larger."""
     return bool(st.session_state.get("present"))
@@ -151,14 +171,17 @@ def presenting() -> bool:
 def sidebar() -> Selection:
     """Draw the shared controls (call once, from the entry point) and return the selection."""
     _apply_pending()
+    notices = []
     if "present" not in st.session_state:  # presenter mode (its switch is in app.presenter) from the link
-        st.session_state["present"] = st.query_params.get("present") == "1"
+        raw = (st.query_params.get("present") or "0").strip().lower()
+        st.session_state["present"] = raw in PRESENT_ON
+        if raw not in PRESENT_ON + PRESENT_OFF:
+            notices.append(f"The link's present “{raw[:10]}” is not 1 or 0; presenter mode is off.")
     g = grid()
     values = {"lambda_k": g.lambda_k, "lambda_a": g.lambda_a}
-    notices = []
     for name in LAMBDA_KEYS:
         if name not in st.session_state:
-            value, notice = _from_url(name, values[name])
+            value, notice = lambda_from_url(name, values[name])
             if notice:
                 notices.append(notice)
             st.session_state[name] = value if value is not None else values[name][0]

@@ -23,17 +23,22 @@ st.set_page_config(
 )
 
 VIEWS = Path(__file__).resolve().parent / "views"
-PAGES = [
-    st.Page(VIEWS / "overview.py", title="Overview: loss and sparsity", icon=":material/show_chart:", default=True),
-    st.Page(VIEWS / "filters.py", title="Filters", icon=":material/grid_view:"),
-    st.Page(VIEWS / "reconstructions.py", title="Reconstructions", icon=":material/image:"),
-    st.Page(VIEWS / "similarity.py", title="Similarity", icon=":material/candlestick_chart:"),
-    st.Page(VIEWS / "tsne.py", title="t-SNE maps", icon=":material/scatter_plot:"),
-    st.Page(VIEWS / "clusters.py", title="Clusters", icon=":material/workspaces:"),
-    st.Page(VIEWS / "units.py", title="Unit explorer", icon=":material/neurology:"),
-    st.Page(VIEWS / "frontier.py", title="Sparsity–fidelity trade-off", icon=":material/balance:"),
-    st.Page(VIEWS / "compare.py", title="Compare two models", icon=":material/compare:"),
+PAGE_LIST = [  # (file in app/views, title, icon); the first is the default page
+    ("overview", "Overview: loss and sparsity", ":material/show_chart:"),
+    ("filters", "Filters", ":material/grid_view:"),
+    ("reconstructions", "Reconstructions", ":material/image:"),
+    ("similarity", "Similarity", ":material/candlestick_chart:"),
+    ("tsne", "t-SNE maps", ":material/scatter_plot:"),
+    ("clusters", "Clusters", ":material/workspaces:"),
+    ("units", "Unit explorer", ":material/neurology:"),
+    ("frontier", "Sparsity–fidelity trade-off", ":material/balance:"),
+    ("compare", "Compare two models", ":material/compare:"),
 ]
+PAGES = [
+    st.Page(VIEWS / f"{name}.py", title=title, icon=icon, default=i == 0)
+    for i, (name, title, icon) in enumerate(PAGE_LIST)
+]
+FILE_OF = {title: name for name, title, _ in PAGE_LIST}
 
 
 def first_run() -> None:
@@ -61,7 +66,7 @@ try:
         page = st.navigation(PAGES)
         state.sidebar()
         presenter.sidebar_tools()
-        presenter.tour_banner()
+        presenter.tour_banner(FILE_OF.get(page.title, ""))
         page.run()
 except Exception as e:  # noqa: BLE001 - the last guard: a visitor never sees a traceback
     # (st.stop and st.rerun are BaseExceptions and pass through)

@@ -97,10 +97,8 @@ def unit_statistics(h: np.ndarray, x: np.ndarray, labels: np.ndarray, n_top: int
       (0, unit_hist_max]; the zeros are n - its sum (the unit is silent there);
     * unit_top_index / unit_top_value (units, n_top): the test images that activate it most,
       strongest first (ties: lower index first); a dead unit's values are all 0;
-    * unit_label_mean (units, n_classes): its mean activation on the images of each digit;
-    * unit_selectivity (units,): how much of its activation goes to one digit, rescaled so that
-      0 = the same for every digit and 1 = only one digit (0 for a dead unit);
-      unit_preferred_digit: that digit (-1 for a dead unit);
+    * unit_label_mean (units, n_classes): its mean activation on the images of each digit
+      (how often it fires on each digit is `unit_label_frequency`; see `label_selectivity`);
     * top_pool_index (p,) / top_pool_images (p, 28, 28) uint8: every image some unit's top list
       names, once, so the dashboard can show them without the MNIST file.
     """
@@ -118,9 +116,6 @@ def unit_statistics(h: np.ndarray, x: np.ndarray, labels: np.ndarray, n_top: int
         sel = labels == d
         if sel.any():
             label_mean[:, d] = h[sel].mean(axis=0, dtype=np.float64)
-    total = label_mean.sum(axis=1)
-    share = np.divide(label_mean, total[:, None], out=np.zeros_like(label_mean), where=total[:, None] > 0)
-    selectivity = np.where(total > 0, (share.max(axis=1) - 1 / n_classes) / (1 - 1 / n_classes), 0.0)
     pool = np.unique(order[top_value > 0]).astype(np.int32)
     return {
         "unit_hist": hist,
@@ -128,11 +123,25 @@ def unit_statistics(h: np.ndarray, x: np.ndarray, labels: np.ndarray, n_top: int
         "unit_top_index": order.astype(np.int32),
         "unit_top_value": top_value.astype(np.float32),
         "unit_label_mean": label_mean,
-        "unit_selectivity": np.clip(selectivity, 0, 1).astype(np.float32),
-        "unit_preferred_digit": np.where(total > 0, share.argmax(axis=1), -1).astype(np.int8),
         "top_pool_index": pool,
         "top_pool_images": np.round(np.asarray(x[pool], dtype=np.float32) * 255).astype(np.uint8),
     }
+
+
+def label_selectivity(label_frequency: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How much each unit prefers one digit, from how often it fires on each: label_frequency (units, classes).
+
+    p_d = frequency on digit d / sum over digits; selectivity = (max_d p_d - 1/C) / (1 - 1/C), so 0 = fires
+    as often on every digit and 1 = fires on one digit only. Returns (selectivity (units,) float32 in
+    [0, 1], preferred digit (units,) int8 = argmax_d p_d); a unit that never fires: (0, -1).
+    """
+    f = np.asarray(label_frequency, dtype=np.float64)
+    n_classes = f.shape[1]
+    total = f.sum(axis=1)
+    share = np.divide(f, total[:, None], out=np.zeros_like(f), where=total[:, None] > 0)
+    sel = np.where(total > 0, (share.max(axis=1) - 1 / n_classes) / (1 - 1 / n_classes), 0.0)
+    preferred = np.where(total > 0, share.argmax(axis=1), -1)
+    return np.clip(sel, 0, 1).astype(np.float32), preferred.astype(np.int8)
 
 
 def top_images(arrays: dict, unit: int) -> np.ndarray:

@@ -164,7 +164,10 @@ def csv_bytes(columns: Mapping[str, Sequence] | Sequence[Mapping[str, Any]]) -> 
 
 
 def _cell(v: Any) -> Any:
-    """Plain Python scalars, floats with full precision (numpy's repr would add np.float32(...))."""
+    """Plain Python scalars; floats as the shortest text that reads back to the same value in their own
+    precision (a float32 0.7036 is written 0.7036, not 0.7035999894142151)."""
+    if isinstance(v, np.floating) and v.dtype != np.float64:
+        return str(v)
     if hasattr(v, "item"):
         v = v.item()
     return repr(v) if isinstance(v, float) else v

@@ -163,10 +163,11 @@ def test_unit_statistics_equal_direct_computation():
         np.testing.assert_array_equal(s["unit_top_value"][u], col[expect])
         for d in range(10):
             assert s["unit_label_mean"][u, d] == pytest.approx(col[labels == d].mean(), rel=1e-6)
-    assert s["unit_selectivity"][2] == 0 and s["unit_preferred_digit"][2] == -1
-    assert s["unit_selectivity"][4] == pytest.approx(1.0) and s["unit_preferred_digit"][4] == 7
-    assert 0 <= s["unit_selectivity"].min() and s["unit_selectivity"].max() <= 1
-    assert s["unit_selectivity"][0] < 0.5  # a unit that fires on everything is not selective
+    sel, preferred = an.label_selectivity(an.unit_label_frequency(h, labels))
+    assert sel[2] == 0 and preferred[2] == -1  # dead
+    assert sel[4] == pytest.approx(1.0) and preferred[4] == 7  # fires on 7s only
+    assert 0 <= sel.min() and sel.max() <= 1
+    assert sel[0] < 0.5  # a unit that fires on everything is not selective
     # the stored pool gives back each top image (to 1/255) without the MNIST file
     for u in (0, 4):
         np.testing.assert_allclose(an.top_images(s, u), x[s["unit_top_index"][u]], atol=0.5 / 255 + 1e-7)
@@ -179,4 +180,15 @@ def test_unit_statistics_are_part_of_the_analysis(analysed, tiny_data):
     n_test = len(tiny_data.x_test)
     assert arrays["unit_top_index"].shape == (196, an.N_TOP)
     assert (arrays["unit_hist"].sum(axis=1) == np.round(arrays["unit_frequency_test"] * n_test)).all()
-    np.testing.assert_array_equal(arrays["unit_selectivity"] == 0, arrays["unit_preferred_digit"] == -1)
+    sel, preferred = an.label_selectivity(arrays["unit_label_frequency"])
+    np.testing.assert_array_equal(preferred == -1, arrays["dead_units"])
+    np.testing.assert_array_equal(
+        preferred[~arrays["dead_units"]], arrays["unit_label_frequency"][~arrays["dead_units"]].argmax(axis=1)
+    )
+
+
+def test_label_selectivity_follows_the_firing_frequencies():
+    f = np.array([[0.5] * 10, [0.0] * 10, [0.9, 0.1] + [0.0] * 8, [0.0] * 9 + [0.2]])
+    sel, preferred = an.label_selectivity(f)
+    assert sel[0] == pytest.approx(0) and sel[1] == 0 and sel[3] == pytest.approx(1)
+    assert sel[2] == pytest.approx((0.9 - 0.1) / 0.9) and preferred.tolist() == [0, -1, 0, 9]

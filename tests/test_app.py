@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from core.analysis import label_selectivity
 from core.results import load_cell
 from core.store import ModelStore
 
@@ -184,8 +185,13 @@ def test_choosing_a_unit_changes_the_unit_view_and_the_url(tiny_cache, monkeypat
     assert not at.exception
     first = at.number_input(key="unit").value
     view = load_cell(ModelStore(tiny_cache), 0.0, 0.0)
-    freq, sel = view.arrays["unit_frequency_test"], view.arrays["unit_selectivity"]
-    assert freq[first] >= 0.01 and sel[first] == sel[freq >= 0.01].max()  # opens on a telling unit
+    freq = view.arrays["unit_frequency_test"]
+    sel, preferred = label_selectivity(view.arrays["unit_label_frequency"])
+    common = (freq >= 0.01) & (view.arrays["unit_hist"].sum(axis=1) >= 20)
+    assert common[first] and sel[first] == sel[common].max()  # opens on a telling unit
+    verdict = next(m.value for m in at.markdown if m.value.startswith(f"Unit {first} "))
+    # the text agrees with the bar chart: the preferred digit is the one it fires on most often
+    assert (f"most often on **{preferred[first]}s**" in verdict) or ("about as often on every digit" in verdict)
     assert at.subheader[0].value == f"Unit {first}" and at.query_params["unit"] == str(first)
     before = [c["data"] for c in charts(at)]
     other = 0 if first != 0 else 1
@@ -210,7 +216,7 @@ def test_choosing_a_unit_changes_the_unit_view_and_the_url(tiny_cache, monkeypat
     assert linked.number_input(key="unit").value == 17
 
 
-@pytest.mark.parametrize("bad", ["-1", "196", "abc"])
+@pytest.mark.parametrize("bad", ["-1", "196", "abc", "²", "1e2", " "])
 def test_a_bad_unit_in_the_link_falls_back_with_a_notice(tiny_cache, monkeypatch, bad):
     at = app(tiny_cache, monkeypatch, {"unit": bad})
     at.switch_page("views/units.py").run()
@@ -251,10 +257,17 @@ def test_the_comparison_shows_both_models_and_their_differences(tiny_cache, monk
     untrained = app(tiny_cache, monkeypatch, {"cmp_k": "1.1e-05", "cmp_a": "0"})
     untrained.switch_page("views/compare.py").run()
     assert any("is not trained" in i.value for i in untrained.info)
-    tampered = app(tiny_cache, monkeypatch, {"cmp_k": "1e-3'--", "cmp_a": "0"})
+    tampered = app(tiny_cache, monkeypatch, {"cmp_k": "1e-3'--", "cmp_a": "7"})
     tampered.switch_page("views/compare.py").run()
-    assert not tampered.exception and any("not in the grid" in w.value for w in tampered.warning)
+    assert not tampered.exception
+    warnings = [w.value for w in tampered.warning]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("The link's cmp_k “1e-3'--” is not a number")
+    assert warnings[1].startswith("The link's cmp_a = 7 is not in the grid")
     assert len(charts(tampered)) == 2  # the default model B instead
+    plain = app(tiny_cache, monkeypatch, {"cmp_k": "1e-3", "cmp_a": "0.0"})  # numbers, not the sliders' labels
+    plain.switch_page("views/compare.py").run()
+    assert not plain.warning and plain.session_state["cmp_lambda_k"] == 1e-3
 
 
 def test_the_tour_advances_and_its_state_is_in_the_url(tiny_cache, monkeypatch):
@@ -278,9 +291,35 @@ def test_the_tour_advances_and_its_state_is_in_the_url(tiny_cache, monkeypatch):
     # a link to step 5 opens it; a tampered step is ignored
     linked = app(tiny_cache, monkeypatch, {"tour": "5"})
     assert any(m.value.startswith("**Tour, step 5 of 7") for m in linked.markdown)
-    for bad in ("0", "8", "x"):
+    for bad in ("0", "8", "x", "²", "-1"):
         tampered = app(tiny_cache, monkeypatch, {"tour": bad})
-        assert not tampered.exception and tampered.session_state["tour"] == 0
+        assert not tampered.exception and tampered.session_state["tour"] == 0 and tampered.title
+
+
+def test_a_tour_link_to_another_page_says_so_and_offers_the_step(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch, {"tour": "5"})  # step 5 is the unit explorer at the strongest penalties
+    banner = next(m.value for m in at.markdown if m.value.startswith("**Tour, step 5"))
+    assert "λ_k = 0.001, λ_a = 0.001" in banner  # the step's own λ, not the ones open now (0, 0)
+    assert any("left this step's view" in c.value for c in at.caption)
+    at.button(key="tour-show").click().run()
+    assert not at.exception and at.title[0].value == "One hidden unit up close"
+    assert at.session_state["lambda_k"] == 1e-3 and at.session_state["lambda_a"] == 1e-3
+    assert "tour-show" not in [b.key for b in at.button]
+    assert not any("left this step's view" in c.value for c in at.caption)
+
+
+def test_tour_steps_stop_the_animation_and_open_the_telling_unit(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch)
+    at.switch_page("views/units.py").run()
+    at.number_input(key="unit").set_value(7).run()
+    at.button(key="anim-play").click().run()
+    assert "_anim" in at.session_state
+    at.button(key="tour-start").click().run()
+    assert "_anim" not in at.session_state, "the tour stops the animation"
+    for _ in range(4):
+        at.button(key="tour-next").click().run()
+    assert at.title[0].value == "One hidden unit up close"
+    assert at.number_input(key="unit").value != 7, "step 5 opens on its own unit, not the one chosen before"
 
 
 def test_presenter_mode_hides_details_and_downloads_and_is_in_the_url(tiny_cache, monkeypatch):
@@ -292,6 +331,9 @@ def test_presenter_mode_hides_details_and_downloads_and_is_in_the_url(tiny_cache
     assert all(c["layout"]["font"]["size"] == 17 for c in charts(at))
     linked = app(tiny_cache, monkeypatch, {"present": "1"})
     assert linked.toggle(key="present").value is True and not linked.expander
+    assert app(tiny_cache, monkeypatch, {"present": "yes"}).toggle(key="present").value is True
+    odd = app(tiny_cache, monkeypatch, {"present": "maybe"})
+    assert odd.toggle(key="present").value is False and any("present" in w.value for w in odd.warning)
 
 
 def test_play_steps_lambda_through_the_ready_models_and_stops_at_the_end(tiny_cache, monkeypatch):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app import exports
-from core.analysis import top_images
+from core.analysis import label_selectivity, top_images
 from core.results import load_cell, scan
 from core.store import ModelStore
 
@@ -27,8 +27,11 @@ def test_units_csv_has_one_row_per_unit_with_its_statistics(views):
     rows = read(exports.units_csv(view))
     a = view.arrays
     assert len(rows) == 196 and [int(r["unit"]) for r in rows] == list(range(196))
-    np.testing.assert_array_equal([float(r["fires_on_fraction"]) for r in rows], a["unit_frequency_test"])
-    np.testing.assert_array_equal([float(r["selectivity"]) for r in rows], a["unit_selectivity"])
+    np.testing.assert_allclose([float(r["fires_on_fraction"]) for r in rows], a["unit_frequency_test"], rtol=1e-6)
+    assert [int(r["fires_on_images"]) for r in rows] == a["unit_hist"].sum(axis=1).tolist()
+    sel, _ = label_selectivity(a["unit_label_frequency"])
+    assert np.array([float(r["selectivity"]) for r in rows], dtype=np.float32).tolist() == sel.tolist()
+    assert all(str(np.float32(r["selectivity"])) == r["selectivity"] for r in rows)  # float32's shortest text
     assert [r["status"] == "dead" for r in rows] == a["dead_units"].tolist()
 
 

@@ -27,14 +27,14 @@ def default_b() -> tuple[float, float]:
 
 
 if "cmp_lambda_k" not in st.session_state or "cmp_lambda_a" not in st.session_state:
-    from_url = [
-        next((v for v in values if state.fmt(v) == (st.query_params.get(param) or "").strip()), None)
-        for param, values in (("cmp_k", g.lambda_k), ("cmp_a", g.lambda_a))
-    ]
-    if None in from_url and ("cmp_k" in st.query_params or "cmp_a" in st.query_params):
-        st.warning("The link's model B is not in the grid; showing another.", icon=":material/link:")
-    b = tuple(from_url) if None not in from_url else default_b()
-    st.session_state["cmp_lambda_k"], st.session_state["cmp_lambda_a"] = b
+    default = default_b()
+    for i, (key, param, values) in enumerate(
+        (("cmp_lambda_k", "cmp_k", g.lambda_k), ("cmp_lambda_a", "cmp_a", g.lambda_a))
+    ):
+        value, notice = state.lambda_from_url(param, values)  # the same rules as the sidebar's λ
+        if notice:
+            st.warning(notice.replace("showing the default", "showing another model B"), icon=":material/link:")
+        st.session_state[key] = default[i] if value is None else value
 
 c1, c2 = st.columns(2)
 c1.select_slider("Model B: λ_k", options=g.lambda_k, format_func=state.fmt, key="cmp_lambda_k")

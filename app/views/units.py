@@ -14,8 +14,9 @@ state.page_intro(
     "clear job; a **dead** unit never fires, a **dense** one fires on more than half of all digits.",
     "Activation h_u = relu(x·W1[:, u] + b1[u]) over the 10,000 test images. Histogram: the non-zero values "
     "(30 bins up to the unit's maximum), h = 0 counted apart. Top 16: the largest h_u, ties by index. "
-    "Selectivity: the share of the unit's summed activation that goes to its preferred digit, rescaled so "
-    "0 = the same for every digit and 1 = only one digit (0 for a dead unit).",
+    "Selectivity, from how often the unit fires on each digit (the bar chart): the preferred digit's share "
+    "of those ten frequencies, rescaled so 0 = as often on every digit and 1 = on one digit only "
+    "(0 for a dead unit). Units firing on fewer than 20 test digits are called nearly dead.",
 )
 sel = state.selection()
 view = state.require_cell(sel)
@@ -23,32 +24,26 @@ a = view.arrays
 n_units = view.weights["W1"].shape[1]
 n_images = len(a["labels_test"])
 RARE = 20  # a unit firing on fewer test digits is "nearly dead": its preferences mean little
+SELECTIVE = 0.1  # below this selectivity a unit is said to fire alike on every digit
 
 
-def _unit_from_url() -> int | None:
-    raw = st.query_params.get("unit")
-    if raw is None:
-        return None
-    if raw.strip().isdigit() and int(raw) < n_units:
-        return int(raw)
-    st.warning(
-        f"The link's unit “{raw[:10]}” does not exist (0 to {n_units - 1}); showing another.", icon=":material/link:"
-    )
-    return None
+units = exports.units_columns(view)  # per unit: firing count and fraction, selectivity, preferred digit...
 
 
-def telling_unit(a: dict) -> int:
-    """The unit to open on: the most selective of those firing on at least 1% of the test digits."""
-    freq = a["unit_frequency_test"]
-    common = freq >= 0.01
+def telling_unit() -> int:
+    """The unit to open on: the most selective of those firing on at least 1% (and RARE) of the test digits."""
+    freq = units["fires_on_fraction"]
+    common = (freq >= 0.01) & (units["fires_on_images"] >= RARE)
     if not common.any():
         return int(np.argmax(freq))
-    return int(np.argmax(np.where(common, a["unit_selectivity"], -1.0)))
+    return int(np.argmax(np.where(common, units["selectivity"], -1.0)))
 
 
 if "unit" not in st.session_state or not 0 <= st.session_state["unit"] < n_units:
-    url_unit = _unit_from_url()
-    st.session_state["unit"] = url_unit if url_unit is not None else telling_unit(a)
+    url_unit, notice = state.int_from_url("unit", n_units)
+    if notice:
+        st.warning(f"{notice}; showing another.", icon=":material/link:")
+    st.session_state["unit"] = url_unit if url_unit is not None else telling_unit()
 
 
 def _clicked() -> None:
@@ -73,25 +68,25 @@ with left:
     state.chart(grid, key="unit_grid", on_select=_clicked, selection_mode="points")
 st.query_params["unit"] = str(unit)
 
-freq = float(a["unit_frequency_test"][unit])
+n_fire = int(units["fires_on_images"][unit])
+freq = n_fire / n_images
 dead, dense = bool(a["dead_units"][unit]), bool(a["dense_units"][unit])
-preferred = int(a["unit_preferred_digit"][unit])
+preferred, selectivity = int(units["preferred_digit"][unit]), float(units["selectivity"][unit])
 with right:
     if dead:
         verdict = "is **dead**: it fires on none of the test digits, so it carries no information."
+    elif n_fire < RARE:
+        verdict = (
+            f"fires on only {n_fire} of the {n_images:,} test digits: too few to say what it is for "
+            "(it is nearly dead)."
+        )
     else:
         kind = "a **dense** unit, " if dense else ""
-        n_fire = int(round(freq * n_images))
-        if n_fire < RARE:
-            verdict = (
-                f"fires on only {n_fire} of the {n_images:,} test digits: too few to say what it is for "
-                "(it is nearly dead)."
-            )
-        else:
-            verdict = (
-                f"is {kind}firing on {freq:.1%} of the test digits; it prefers **{preferred}s** "
-                f"(selectivity {a['unit_selectivity'][unit]:.2f} on a 0–1 scale)."
-            )
+        liking = "about as often on every digit" if selectivity < SELECTIVE else f"most often on **{preferred}s**"
+        verdict = (
+            f"is {kind}firing on {freq:.1%} of the test digits, {liking} "
+            f"(selectivity {selectivity:.2f} on a 0–1 scale)."
+        )
     st.subheader(f"Unit {unit}")
     st.markdown(f"Unit {unit} {verdict}")
     c1, c2 = st.columns([2, 3])
@@ -111,14 +106,13 @@ with right:
 
 st.subheader("All units")
 st.caption("Sort by any column; choose a row to explore that unit.")
-cols = exports.units_columns(view)
 table = {
-    "unit": cols["unit"],
-    "fires on": cols["fires_on_fraction"] * 100,
-    "mean activation": cols["mean_activation"],
-    "selectivity": cols["selectivity"],
-    "preferred digit": np.where(cols["preferred_digit"] >= 0, cols["preferred_digit"].astype(str), "–"),
-    "status": cols["status"],
+    "unit": units["unit"],
+    "fires on": units["fires_on_fraction"] * 100,
+    "mean activation": units["mean_activation"],
+    "selectivity": units["selectivity"],
+    "preferred digit": np.where(units["preferred_digit"] >= 0, units["preferred_digit"].astype(str), "–"),
+    "status": units["status"],
 }
 st.dataframe(
     table,
