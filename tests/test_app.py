@@ -192,6 +192,8 @@ def test_choosing_a_unit_changes_the_unit_view_and_the_url(tiny_cache, monkeypat
     verdict = next(m.value for m in at.markdown if m.value.startswith(f"Unit {first} "))
     # the text agrees with the bar chart: the preferred digit is the one it fires on most often
     assert (f"most often on **{preferred[first]}s**" in verdict) or ("about as often on every digit" in verdict)
+    strongest = int(np.argmax(view.arrays["unit_label_mean"][first]))  # what its top digits show
+    assert f"most strongly on **{strongest}s**" in verdict or strongest == preferred[first]
     assert at.subheader[0].value == f"Unit {first}" and at.query_params["unit"] == str(first)
     before = [c["data"] for c in charts(at)]
     other = 0 if first != 0 else 1

@@ -83,9 +83,11 @@ with right:
     else:
         kind = "a **dense** unit, " if dense else ""
         liking = "about as often on every digit" if selectivity < SELECTIVE else f"most often on **{preferred}s**"
+        strongest = int(np.argmax(a["unit_label_mean"][unit]))  # the digit with the largest mean activation
+        strength = f", most strongly on **{strongest}s**" if selectivity < SELECTIVE or strongest != preferred else ""
         verdict = (
             f"is {kind}firing on {freq:.1%} of the test digits, {liking} "
-            f"(selectivity {selectivity:.2f} on a 0–1 scale)."
+            f"(selectivity {selectivity:.2f} on a 0–1 scale){strength}."
         )
     st.subheader(f"Unit {unit}")
     st.markdown(f"Unit {unit} {verdict}")
