@@ -112,7 +112,8 @@ def go(n: int) -> None:
     if n == 0:
         st.rerun()
     step = STEPS[n - 1]
-    state.forget("unit")  # the units page then opens on its most telling unit
+    if step.page == "units":
+        state.forget("unit")  # the units page then opens on its most telling unit
     state.choose(**step_values(step))
     st.switch_page(f"views/{step.page}.py")
 
@@ -131,9 +132,7 @@ def tour_banner(page: str) -> None:
         lk_b=state.fmt(v.get("cmp_lambda_k", 0.0)),
         la_b=state.fmt(v.get("cmp_lambda_a", 0.0)),
     )
-    here = page == step.page and all(
-        st.session_state.get(k) == value for k, value in v.items() if k in state.LAMBDA_KEYS
-    )
+    here = page == step.page and all(st.session_state.get(k) == value for k, value in v.items())
     with st.container(border=True):
         st.markdown(f"**Tour, step {n} of {len(STEPS)}: {step.title}.** {text}")
         back, nxt, end, show, _ = st.columns([1, 1, 1.5, 2, 2.5])
@@ -208,7 +207,16 @@ def _animation_controls() -> None:
         st.button("Stop", icon=":material/stop:", on_click=_stop, key="anim-stop")
         _player()
     else:
-        st.button("Play", icon=":material/play_arrow:", on_click=_start, args=(axis,), key="anim-play")
+        touring = bool(st.session_state.get("tour"))
+        st.button(
+            "Play",
+            icon=":material/play_arrow:",
+            on_click=_start,
+            args=(axis,),
+            key="anim-play",
+            disabled=touring,
+            help="End the tour first: each of its steps shows chosen λ values." if touring else None,
+        )
 
 
 # ------------------------------------------------------------------ sidebar
@@ -225,10 +233,17 @@ def sidebar_tools() -> None:
             key="present",
             help="Hides technical details and downloads, and draws text and figures larger.",
         )
-        if not st.session_state["tour"] and st.button(
-            "Start the guided tour", icon=":material/tour:", key="tour-start"
-        ):
-            go(1)
+        if not st.session_state["tour"]:
+            playing = bool(st.session_state.get("_anim"))
+            # one thing at a time: the tour sets its own λ, and a click during playback can be lost
+            if st.button(
+                "Start the guided tour",
+                icon=":material/tour:",
+                key="tour-start",
+                disabled=playing,
+                help="Stop the animation first." if playing else None,
+            ):
+                go(1)
     if state.presenting():
         st.html(
             "<style>.stMainBlockContainer p, .stMainBlockContainer li {font-size: 1.2rem;}"

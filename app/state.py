@@ -176,7 +176,9 @@ def sidebar() -> Selection:
         raw = (st.query_params.get("present") or "0").strip().lower()
         st.session_state["present"] = raw in PRESENT_ON
         if raw not in PRESENT_ON + PRESENT_OFF:
-            notices.append(f"The link's present “{raw[:10]}” is not 1 or 0; presenter mode is off.")
+            notices.append(
+                f"The link's present “{raw[:10]}” is not 1/0, yes/no, on/off or true/false; presenter mode is off."
+            )
     g = grid()
     values = {"lambda_k": g.lambda_k, "lambda_a": g.lambda_a}
     for name in LAMBDA_KEYS:

@@ -310,15 +310,20 @@ def test_a_tour_link_to_another_page_says_so_and_offers_the_step(tiny_cache, mon
     assert not any("left this step's view" in c.value for c in at.caption)
 
 
-def test_tour_steps_stop_the_animation_and_open_the_telling_unit(tiny_cache, monkeypatch):
+def test_tour_and_animation_take_turns_and_step_5_opens_the_telling_unit(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch)
     at.switch_page("views/units.py").run()
     at.number_input(key="unit").set_value(7).run()
     at.button(key="anim-play").click().run()
-    assert "_anim" in at.session_state
+    assert at.button(key="tour-start").disabled, "no tour while the animation plays"
+    at.button(key="anim-stop").click().run()
     at.button(key="tour-start").click().run()
-    assert "_anim" not in at.session_state, "the tour stops the animation"
-    for _ in range(4):
+    assert at.button(key="anim-play").disabled, "no animation during the tour"
+    at.session_state["_anim"] = {"axis": "lambda_k", "last": 1e18}  # as if it had been playing
+    at.button(key="tour-next").click().run()
+    assert "_anim" not in at.session_state, "a tour step stops the animation"
+    assert at.session_state["unit"] == 7, "steps that do not show a unit keep the one chosen"
+    for _ in range(3):
         at.button(key="tour-next").click().run()
     assert at.title[0].value == "One hidden unit up close"
     assert at.number_input(key="unit").value != 7, "step 5 opens on its own unit, not the one chosen before"
@@ -362,3 +367,13 @@ def test_every_page_offers_its_data_as_csv(tiny_cache, monkeypatch, page, n):
     at.switch_page(f"views/{page}.py").run()
     buttons = at.get("download_button")
     assert len(buttons) == n and all("(CSV)" in b.proto.label for b in buttons)
+
+
+def test_the_filters_page_shows_the_same_firing_frequencies_as_the_unit_explorer(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch)
+    at.switch_page("views/filters.py").run()
+    bars = next(c for c in charts(at) if c["layout"]["title"]["text"].startswith("How often each hidden unit fires"))
+    shown = {int(u): float(y) for t in bars["data"] for u, y in zip(arr(t["customdata"]), arr(t["y"]))}
+    hist = load_cell(ModelStore(tiny_cache), 0.0, 0.0).arrays["unit_hist"]
+    counts = hist.sum(axis=1) / 200
+    assert all(shown[u] == counts[u] for u in shown)  # the exact counts / n, not float32 noise

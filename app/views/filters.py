@@ -31,8 +31,8 @@ state.chart(grid, key="filters_grid", on_select=_clicked, selection_mode="points
 if st.session_state.pop("_open_unit", False):
     st.switch_page("views/units.py")
 state.chart(
-    figures.unit_frequency_bars(
-        view.arrays["unit_frequency_test"], view.arrays["dead_units"], view.arrays["dense_units"]
+    figures.unit_frequency_bars(  # the exact counts / n, as the unit explorer shows them
+        exports.units_columns(view)["fires_on_fraction"], view.arrays["dead_units"], view.arrays["dense_units"]
     )
 )
 c1, c2 = st.columns(2)
