@@ -47,6 +47,12 @@ def chromium():
 
 
 def wait_for_page(page) -> None:
+    """Until the app is idle and at least one figure is drawn (every page these tests open has one)."""
+    wait_for_app(page)
+    page.wait_for_function(
+        "() => { const g = document.querySelector('.js-plotly-plot'); return g && g._fullLayout && g.data; }",
+        timeout=60_000,
+    )
     wait_for_app(page)
     page.wait_for_timeout(300)  # let Plotly finish its transitions before comparing or screenshotting
 
