@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from core.analysis import BOX_COLUMNS, SPACES, label_selectivity
-from core.results import CellSummary, CellView, csv_bytes, differences, results_table
+from core.results import CellSummary, CellView, csv_bytes, results_table
 
 
 def results_csv(cells: Mapping[tuple[float, float], CellSummary]) -> bytes:
@@ -129,7 +129,6 @@ __all__ = [
     "clusters_csv",
     "comparison_csv",
     "comparison_rows",
-    "differences",
     "filters_csv",
     "history_csv",
     "results_csv",

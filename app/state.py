@@ -20,7 +20,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import SweepGrid
-from core.results import CellSummary, CellView, load_cell, results_table, scan
+from core.results import CellSummary, CellView, load_cell, scan
 from core.store import ModelStore
 from core.sweep import read_progress
 
@@ -71,11 +71,6 @@ def cells() -> dict[tuple[float, float], CellSummary]:
     return _scan(str(store.root), cache_token(store))
 
 
-def analysed_rows() -> list[dict]:
-    """One row per analysed cell with its headline numbers (core.results.results_table), for the overview."""
-    return results_table(cells())
-
-
 def grid() -> SweepGrid:
     """The sliders' values: the default grid plus every cell in the cache."""
     default = SweepGrid.default()
@@ -97,8 +92,10 @@ class Selection:
         return (self.lambda_k, self.lambda_a)
 
 
-def lambda_from_url(name: str, values: tuple[float, ...]) -> tuple[float | None, str | None]:
-    """The grid value the URL's parameter `name` asks for, or (None, a short notice) if it is malformed or unknown."""
+def lambda_from_url(
+    name: str, values: tuple[float, ...], fallback: str = "the default"
+) -> tuple[float | None, str | None]:
+    """The grid value the URL's parameter `name` asks for, or (None, a notice ending "showing <fallback>")."""
     raw = st.query_params.get(name)
     if raw is None:
         return None, None
@@ -108,11 +105,11 @@ def lambda_from_url(name: str, values: tuple[float, ...]) -> tuple[float | None,
     try:
         v = float(raw)
     except ValueError:
-        return None, f"The link's {name} “{raw[:20]}” is not a number; showing the default."
+        return None, f"The link's {name} “{raw[:20]}” is not a number; showing {fallback}."
     for value in values:
         if math.isclose(v, value, rel_tol=1e-6, abs_tol=1e-15):
             return value, None
-    return None, f"The link's {name} = {raw[:20]} is not in the grid; showing the default."
+    return None, f"The link's {name} = {raw[:20]} is not in the grid; showing {fallback}."
 
 
 # Widgets whose value must survive a visit to another page: Streamlit forgets a widget that a run does not

@@ -31,9 +31,9 @@ if "cmp_lambda_k" not in st.session_state or "cmp_lambda_a" not in st.session_st
     for i, (key, param, values) in enumerate(
         (("cmp_lambda_k", "cmp_k", g.lambda_k), ("cmp_lambda_a", "cmp_a", g.lambda_a))
     ):
-        value, notice = state.lambda_from_url(param, values)  # the same rules as the sidebar's λ
+        value, notice = state.lambda_from_url(param, values, "another model B")  # the sidebar's rules
         if notice:
-            st.warning(notice.replace("showing the default", "showing another model B"), icon=":material/link:")
+            st.warning(notice, icon=":material/link:")
         st.session_state[key] = default[i] if value is None else value
 
 c1, c2 = st.columns(2)

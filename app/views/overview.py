@@ -32,7 +32,7 @@ cols[3].metric(
 cols[4].metric("Dead units", m["n_dead_units"], help="Units that never fire on any test digit")
 cols[5].metric("Epochs trained", h["last_epoch"] + 1)
 
-rows = state.analysed_rows()
+rows = results_table(state.cells())
 for axis, fixed, other in (("lambda_k", sel.lambda_a, "λ_a"), ("lambda_a", sel.lambda_k, "λ_k")):
     name = "λ_k (weight penalty)" if axis == "lambda_k" else "λ_a (activity penalty)"
     st.subheader(f"Against {name}, at {other} = {state.fmt(fixed)}")
@@ -51,8 +51,7 @@ if not state.presenting():
         )
 
     with st.expander("Results of every model (table)"):
-        table = results_table(state.cells())
-        st.dataframe(table, hide_index=True, height=300)
+        st.dataframe(rows, hide_index=True, height=300)
     c1, c2 = st.columns(2)
     state.download(
         "Results of every model (CSV)", lambda: exports.results_csv(state.cells()), "results_grid.csv", where=c1
