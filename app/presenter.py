@@ -1,14 +1,14 @@
 """The presenter's tools: presenter mode, the guided tour, and the λ animation.
 
 * Presenter mode (URL `present=1`) hides technical details, downloads and the
-  cache's path, and draws text and figures larger (see `state.chart`).
+  cache's path, and draws text and figures larger (see `app.chrome.chart`).
 * The guided tour (URL `tour=N`) is a short story told in steps: each step
   opens a page with chosen λ values and says in one sentence what to notice.
   Its λ values are the smallest or largest of the ready models, so it works on any grid.
 * The animation steps λ_k or λ_a through the ready models of the grid, one
   every `ANIMATION_SECONDS`, on whatever page is open.
 
-The entry point calls `sidebar_tools()` after `state.sidebar()` and
+The entry point calls `sidebar_tools()` after `selection.sidebar()` and
 `tour_banner()` just before the page runs.
 """
 
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from app import state
+from app import cache, selection
+from app.presentation.text import fmt
 
 ANIMATION_SECONDS = 1.5
 
@@ -93,13 +94,13 @@ STEPS = (
 
 def step_values(step: Step) -> dict[str, float]:
     """The widget values of a step: the smallest or largest λ of the ready (analysed) models."""
-    ready = [c for c, s in state.cells().items() if s.state == "analysed"] or [(0.0, 0.0)]
+    ready = cache.ready_cells() or [(0.0, 0.0)]
     axes = {"lambda_k": [k for k, _ in ready], "lambda_a": [a for _, a in ready]}
     return {key: (min if how == "min" else max)(axes[_axis(key)]) for key, how in step.values.items()}
 
 
 def _tour_from_url() -> int:
-    n, notice = state.int_from_url("tour", len(STEPS) + 1)
+    n, notice = selection.int_from_url("tour", len(STEPS) + 1)
     if notice:
         st.toast(f"{notice}; the tour is off.", icon=":material/link:")
     return n or 0  # tour=0: off
@@ -113,8 +114,8 @@ def go(n: int) -> None:
         st.rerun()
     step = STEPS[n - 1]
     if step.page == "units":
-        state.forget("unit")  # the units page then opens on its most telling unit
-    state.choose(**step_values(step))
+        selection.set_widget(unit=None)  # the units page then opens on its most telling unit
+    selection.set_widget(**step_values(step))
     st.switch_page(f"views/{step.page}.py")
 
 
@@ -125,12 +126,12 @@ def tour_banner(page: str) -> None:
         return
     step = STEPS[n - 1]
     v = step_values(step)
-    sel = state.selection()
+    sel = selection.current()
     text = step.text.format(
-        lk=state.fmt(v.get("lambda_k", sel.lambda_k)),
-        la=state.fmt(v.get("lambda_a", sel.lambda_a)),
-        lk_b=state.fmt(v.get("cmp_lambda_k", 0.0)),
-        la_b=state.fmt(v.get("cmp_lambda_a", 0.0)),
+        lk=fmt(v.get("lambda_k", sel.lambda_k)),
+        la=fmt(v.get("lambda_a", sel.lambda_a)),
+        lk_b=fmt(v.get("cmp_lambda_k", 0.0)),
+        la_b=fmt(v.get("cmp_lambda_a", 0.0)),
     )
     here = page == step.page and all(st.session_state.get(k) == value for k, value in v.items())
     with st.container(border=True):
@@ -159,10 +160,10 @@ def next_value(values: list[float], current: float) -> float | None:
 
 
 def _start(axis: str) -> None:
-    sel = state.selection()
-    values = state.ready_values(axis, sel)
+    sel = selection.current()
+    values = selection.ready_values(axis, sel)
     if values and getattr(sel, axis) == values[-1]:
-        st.session_state[axis] = values[0]  # at the end: play from the start (a callback may set widgets)
+        selection.set_widget(**{axis: values[0]})  # at the end: play from the start
     st.session_state["_anim"] = {"axis": axis, "last": time.monotonic()}
 
 
@@ -176,18 +177,18 @@ def _player() -> None:
     anim = st.session_state.get("_anim")
     if not anim:
         return
-    sel = state.selection()
+    sel = selection.current()
     axis = anim["axis"]
-    st.caption(f"Playing {'λ_k' if axis == 'lambda_k' else 'λ_a'} = {state.fmt(getattr(sel, axis))}…")
+    st.caption(f"Playing {'λ_k' if axis == 'lambda_k' else 'λ_a'} = {fmt(getattr(sel, axis))}…")
     now = time.monotonic()
     if now - anim["last"] < ANIMATION_SECONDS * 0.8:
         return  # this run is the page's own, right after a step
-    nxt = next_value(state.ready_values(axis, sel), getattr(sel, axis))
+    nxt = next_value(selection.ready_values(axis, sel), getattr(sel, axis))
     if nxt is None:
         _stop()
     else:
         anim["last"] = now
-        state.choose(**{axis: nxt})
+        selection.set_widget(**{axis: nxt})
     st.rerun(scope="app")
 
 
@@ -244,14 +245,9 @@ def sidebar_tools() -> None:
                 help="Stop the animation first." if playing else None,
             ):
                 go(1)
-    if state.presenting():
+    if selection.presenting():
         st.html(
             "<style>.stMainBlockContainer p, .stMainBlockContainer li {font-size: 1.2rem;}"
             " .stMainBlockContainer h1 {font-size: 2.6rem;}</style>"
         )
-    url = {"present": "1" if state.presenting() else None, "tour": str(st.session_state["tour"] or "") or None}
-    for key, value in url.items():
-        if value is None:
-            st.query_params.pop(key, None)
-        else:
-            st.query_params[key] = value
+    selection.to_url(present="1" if selection.presenting() else None, tour=str(st.session_state["tour"] or "") or None)

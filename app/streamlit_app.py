@@ -1,10 +1,11 @@
-"""Dashboard entry point: navigation, the shared sidebar, and the first-run guidance.
+"""Dashboard entry point: navigation, the shared sidebar, and the preparation's progress.
 
     streamlit run app/streamlit_app.py
 
 Every page reads finished artifacts from models_cache/ (see core.results);
-nothing here imports TensorFlow. Training, when asked for, runs in a separate
-`python -m core prepare` process.
+nothing here imports TensorFlow. The dashboard opens on the overview with
+whatever is ready; preparing the grid (training and analysing, in a separate
+`python -m core prepare` process) fills it in while people look around.
 """
 
 import logging
@@ -13,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `core` and `app` importable under streamlit run
 
+import pandas  # noqa: E402, F401 - imported once here: Plotly imports it lazily, and two threads at once break it
 import streamlit as st  # noqa: E402
 
-from app import presenter, state  # noqa: E402
-from core.config import SweepGrid  # noqa: E402
+from app import jobs, presenter, selection  # noqa: E402
 
 st.set_page_config(
     page_title="What regularization does to a hidden code", page_icon=":material/neurology:", layout="wide"
@@ -40,34 +41,16 @@ PAGES = [
 ]
 FILE_OF = {title: name for name, title, _ in PAGE_LIST}
 
-
-def first_run() -> None:
-    """Shown instead of every page while the cache holds no model at all."""
-    default = SweepGrid.default()
-    n = len(default.lambda_k) * len(default.lambda_a)
-    st.title("What regularization does to a neural network's hidden code")
-    st.markdown(
-        "This dashboard shows how a small neural network (an *autoencoder*) compresses images of handwritten "
-        "digits into a code of 196 numbers, and what two kinds of **regularization** — penalties that push "
-        "the network towards simpler solutions — do to that code."
-    )
-    st.info(
-        f"No trained models yet. The dashboard needs the {n} models of its grid, trained and analysed once "
-        "(about 23 minutes on a 2-core machine). Start it here, or in a terminal with `python -m core prepare`.",
-        icon=":material/waving_hand:",
-    )
-    state.job_panel(list(default.lambda_k), list(default.lambda_a), label=f"Prepare all {n} models")
-
-
 try:
-    if not state.cells():
-        first_run()
-    else:
-        page = st.navigation(PAGES)
-        state.sidebar()
-        presenter.sidebar_tools()
-        presenter.tour_banner(FILE_OF.get(page.title, ""))
-        page.run()
+    st.session_state.pop("_waiting", None)  # a page that waits for a model says so again below
+    page = st.navigation(PAGES)
+    sel, notices = selection.sidebar()
+    jobs.sidebar_panel(sel)
+    presenter.sidebar_tools()
+    for notice in notices:
+        st.warning(notice, icon=":material/link:")
+    presenter.tour_banner(FILE_OF.get(page.title, ""))
+    page.run()
 except Exception as e:  # noqa: BLE001 - the last guard: a visitor never sees a traceback
     # (st.stop and st.rerun are BaseExceptions and pass through)
     logging.getLogger("app").exception("page failed")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the browser helpers live with the tests
 
 PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters", "units", "frontier", "compare"]
 
@@ -111,7 +112,7 @@ def control_times(cache: str, changes: int) -> dict:
 def browser_start(cache: str) -> dict:
     import psutil
 
-    from app.serve import browser, serve, wait_for_app
+    from serve import browser, serve, wait_for_app
 
     with browser() as b:
         page = b.new_page(viewport={"width": 1400, "height": 1000})

@@ -1,9 +1,11 @@
 """The analyses of one trained model (DESIGN §1, analyses 1-7) as plain arrays.
 
 Everything here is numpy, scikit-learn and openTSNE on the stored weights:
-showing an analysed model never needs TensorFlow. `analyze` returns
-`(arrays, meta)`; `core.store` keeps them in the model's cache entry
-(`analysis.npz` + `analysis.json`, covered by the manifest's checksums).
+showing an analysed model never needs TensorFlow. The analysis runs in
+two stages (`core.schema`): `analyze_fast` (a few seconds: everything but the
+maps) right after training, `analyze_slow` (t-SNE and K-means) later; each
+returns `(arrays, meta)` and `core.store` keeps each stage in its own files
+of the model's cache entry, covered by the manifest's checksums.
 
 Fixes of the original's flaws:
 * an all-zero code has no direction, so h/||h|| is defined as the zero vector
@@ -24,17 +26,21 @@ from collections.abc import Callable
 
 import numpy as np
 
+from core import schema as S
 from core.config import AnalysisConfig, ModelConfig
 from core.data import Dataset
 from core.model import decode, encode
+from core.schema import FastMeta, LossTerms, SlowMeta
 
-ANALYSIS_VERSION = 2  # 2: per-unit statistics for the unit explorer
+# 2: per-unit statistics for the unit explorer; 3: two stages (fast, slow) in their own files
+ANALYSIS_VERSION = 3
 BOX_COLUMNS = ("n", "mean", "min", "lowerfence", "q1", "median", "q3", "upperfence", "max")
 COSINE_BINS = np.linspace(-1.0, 1.0, 101)
-SPACES = ("raw", "normalised")
-ANALYSIS_STEPS = ("codes", "losses", "statistics", "reconstructions", "cosine") + tuple(
-    f"{step}_{space}" for space in SPACES for step in ("tsne", "kmeans")
-)
+SPACES = S.SPACES
+STAGE_STEPS = {
+    "fast": ("codes", "losses", "statistics", "reconstructions", "cosine"),
+    "slow": tuple(f"{step}_{space}" for space in SPACES for step in ("tsne", "kmeans")),
+}
 Progress = Callable[[str], None]
 
 
@@ -118,13 +124,13 @@ def unit_statistics(h: np.ndarray, x: np.ndarray, labels: np.ndarray, n_top: int
             label_mean[:, d] = h[sel].mean(axis=0, dtype=np.float64)
     pool = np.unique(order[top_value > 0]).astype(np.int32)
     return {
-        "unit_hist": hist,
-        "unit_hist_max": hmax.astype(np.float32),
-        "unit_top_index": order.astype(np.int32),
-        "unit_top_value": top_value.astype(np.float32),
-        "unit_label_mean": label_mean,
-        "top_pool_index": pool,
-        "top_pool_images": np.round(np.asarray(x[pool], dtype=np.float32) * 255).astype(np.uint8),
+        S.UNIT_HIST: hist,
+        S.UNIT_HIST_MAX: hmax.astype(np.float32),
+        S.UNIT_TOP_INDEX: order.astype(np.int32),
+        S.UNIT_TOP_VALUE: top_value.astype(np.float32),
+        S.UNIT_LABEL_MEAN: label_mean,
+        S.TOP_POOL_INDEX: pool,
+        S.TOP_POOL_IMAGES: np.round(np.asarray(x[pool], dtype=np.float32) * 255).astype(np.uint8),
     }
 
 
@@ -146,9 +152,9 @@ def label_selectivity(label_frequency: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def top_images(arrays: dict, unit: int) -> np.ndarray:
     """The top-activating test images (k, 28, 28) float32 in [0, 1] of `unit`, from the stored pool."""
-    idx = arrays["unit_top_index"][unit][arrays["unit_top_value"][unit] > 0]
-    pos = np.searchsorted(arrays["top_pool_index"], idx)
-    return arrays["top_pool_images"][pos].astype(np.float32) / 255
+    idx = arrays[S.UNIT_TOP_INDEX][unit][arrays[S.UNIT_TOP_VALUE][unit] > 0]
+    pos = np.searchsorted(arrays[S.TOP_POOL_INDEX], idx)
+    return arrays[S.TOP_POOL_IMAGES][pos].astype(np.float32) / 255
 
 
 # ------------------------------------------------------------- 5. cosine
@@ -297,6 +303,131 @@ def kmeans_silhouettes(x: np.ndarray, cfg: AnalysisConfig) -> dict[str, np.ndarr
 
 
 # ------------------------------------------------------------------- all
+def _timer(say: Progress, seconds: dict[str, float]):
+    """(start(step), stop(step)): report a step and record its wall time in `seconds`."""
+
+    def start(step: str) -> None:
+        say(step)
+        seconds[step] = time.perf_counter()
+
+    def stop(step: str) -> None:
+        seconds[step] = round(time.perf_counter() - seconds[step], 3)
+
+    return start, stop
+
+
+def analyze_fast(
+    weights: dict[str, np.ndarray],
+    model_cfg: ModelConfig,
+    data: Dataset,
+    cfg: AnalysisConfig | None = None,
+    *,
+    progress: Progress | None = None,
+) -> tuple[dict[str, np.ndarray], FastMeta]:
+    """The fast stage: losses, densities, unit statistics, reconstructions, cosine similarities.
+
+    Returns (arrays named by `core.schema.FAST_ARRAYS`, their scalars).
+    """
+    cfg = cfg or AnalysisConfig()
+    seconds: dict[str, float] = {}
+    start, stop = _timer(progress or (lambda step: None), seconds)
+    arrays: dict[str, np.ndarray] = {}
+    scalars: dict = {}
+
+    start("codes")
+    h_train = encode_all(data.x_train, weights)
+    h_test = encode_all(data.x_test, weights)
+    h_hat_test, zero_test = normalise_codes(h_test)
+    stop("codes")
+
+    start("losses")
+    loss_train = LossTerms(**loss_terms(data.x_train, weights, model_cfg))
+    loss_test = LossTerms(**loss_terms(data.x_test, weights, model_cfg))
+    stop("losses")
+
+    start("statistics")
+    for part, h in (("train", h_train), ("test", h_test)):
+        st = code_statistics(h)
+        scalars[f"density_{part}"] = st["density"]
+        scalars[f"sparsity_{part}"] = 1.0 - st["density"]
+        scalars[f"l0_mean_{part}"] = float(st["l0"].mean())
+        arrays[S.L0_TRAIN if part == "train" else S.L0_TEST] = st["l0"]
+        if part == "test":
+            arrays[S.UNIT_FREQUENCY_TEST] = st["unit_frequency"].astype(np.float32)
+            arrays[S.UNIT_MEAN_TEST] = st["unit_mean"]
+    arrays[S.L0_HIST_TRAIN] = np.bincount(arrays[S.L0_TRAIN], minlength=model_cfg.n_hidden + 1).astype(np.int32)
+    freq = arrays[S.UNIT_FREQUENCY_TEST]
+    arrays[S.DEAD_UNITS] = freq == 0
+    arrays[S.DENSE_UNITS] = freq > 0.5
+    arrays[S.UNIT_LABEL_FREQUENCY] = unit_label_frequency(h_test, data.y_test)
+    arrays |= unit_statistics(h_test, data.x_test, data.y_test)
+    stop("statistics")
+
+    start("reconstructions")
+    n = min(cfg.n_reconstructions, len(data.x_test))
+    arrays[S.LABELS_TEST] = data.y_test.astype(np.uint8)
+    arrays[S.RECON_INDEX] = np.arange(n, dtype=np.int32)
+    arrays[S.RECON_INPUT] = data.x_test[:n].astype(np.float32)
+    arrays[S.RECON_CODE] = h_test[:n]
+    arrays[S.RECON_CODE_NORMALISED] = h_hat_test[:n]
+    arrays[S.RECON_OUTPUT] = decode(h_test[:n], weights)
+    stop("reconstructions")
+
+    start("cosine")
+    m = min(cfg.n_cosine, len(data.x_test))
+    groups = cosine_groups(h_hat_test[:m], data.y_test[:m])
+    arrays[S.COS_SAME_BOX], arrays[S.COS_DIFF_BOX] = groups["cos_same_box"], groups["cos_diff_box"]
+    stop("cosine")
+
+    meta = FastMeta(
+        version=ANALYSIS_VERSION,
+        config=cfg.to_dict(),
+        loss_train=loss_train,
+        loss_test=loss_test,
+        n_dead_units=int(arrays[S.DEAD_UNITS].sum()),
+        n_dense_units=int(arrays[S.DENSE_UNITS].sum()),
+        mean_activation_test=float(h_test.mean(dtype=np.float64)),
+        n_zero_codes_test=int(zero_test.sum()),
+        n_zero_codes_cosine=int(zero_test[:m].sum()),
+        seconds=seconds,
+        **scalars,
+    )
+    assert set(arrays) == set(S.FAST_ARRAYS), set(arrays) ^ set(S.FAST_ARRAYS)
+    return arrays, meta
+
+
+def analyze_slow(
+    weights: dict[str, np.ndarray],
+    data: Dataset,
+    cfg: AnalysisConfig | None = None,
+    *,
+    n_jobs: int = 1,
+    progress: Progress | None = None,
+) -> tuple[dict[str, np.ndarray], SlowMeta]:
+    """The slow stage: t-SNE maps and K-means silhouettes of the raw and normalised test codes.
+
+    Returns (arrays named by `core.schema.SLOW_ARRAYS`, settings and timings); n_jobs: t-SNE threads.
+    """
+    cfg = cfg or AnalysisConfig()
+    seconds: dict[str, float] = {}
+    start, stop = _timer(progress or (lambda step: None), seconds)
+    h_test = encode_all(data.x_test, weights)
+    codes = dict(zip(S.SPACES, (h_test, normalise_codes(h_test)[0])))
+    init = reference_layout(data.x_test)
+    arrays: dict[str, np.ndarray] = {}
+    for space in S.SPACES:
+        start(f"tsne_{space}")
+        arrays[S.tsne_array(space)] = tsne(codes[space], init, cfg, n_jobs=n_jobs)
+        stop(f"tsne_{space}")
+        start(f"kmeans_{space}")
+        km = kmeans_silhouettes(codes[space], cfg)
+        arrays[S.kmeans_labels_array(space)] = km["labels"]
+        arrays[S.silhouette_array(space)] = km["samples"]
+        arrays[S.silhouette_mean_array(space)] = km["means"]
+        stop(f"kmeans_{space}")
+    return arrays, SlowMeta(ANALYSIS_VERSION, cfg.to_dict(), seconds)
+
+
 def analyze(
     weights: dict[str, np.ndarray],
     model_cfg: ModelConfig,
@@ -305,81 +436,8 @@ def analyze(
     *,
     n_jobs: int = 1,
     progress: Progress | None = None,
-) -> tuple[dict[str, np.ndarray], dict]:
-    """Every analysis of one model: (arrays for analysis.npz, JSON-ready meta); n_jobs: t-SNE threads."""
-    cfg = cfg or AnalysisConfig()
-    say = progress or (lambda step: None)
-    seconds: dict[str, float] = {}
-    arrays: dict[str, np.ndarray] = {}
-    meta: dict = {"version": ANALYSIS_VERSION, "config": cfg.to_dict()}
-
-    def timed(step: str):
-        say(step)
-        seconds[step] = time.perf_counter()
-
-    def done(step: str):
-        seconds[step] = round(time.perf_counter() - seconds[step], 3)
-
-    timed("codes")
-    h_train = encode_all(data.x_train, weights)
-    h_test = encode_all(data.x_test, weights)
-    h_hat_test, zero_test = normalise_codes(h_test)
-    done("codes")
-
-    timed("losses")
-    meta["loss_train"] = loss_terms(data.x_train, weights, model_cfg)
-    meta["loss_test"] = loss_terms(data.x_test, weights, model_cfg)
-    done("losses")
-
-    timed("statistics")
-    for part, h in (("train", h_train), ("test", h_test)):
-        st = code_statistics(h)
-        meta[f"density_{part}"] = st["density"]
-        meta[f"sparsity_{part}"] = 1.0 - st["density"]
-        meta[f"l0_mean_{part}"] = float(st["l0"].mean())
-        arrays[f"l0_{part}"] = st["l0"]
-        arrays[f"unit_frequency_{part}"] = st["unit_frequency"].astype(np.float32)
-        arrays[f"unit_mean_{part}"] = st["unit_mean"]
-    arrays["l0_hist_train"] = np.bincount(arrays["l0_train"], minlength=model_cfg.n_hidden + 1).astype(np.int32)
-    freq = arrays["unit_frequency_test"]
-    arrays["dead_units"] = freq == 0
-    arrays["dense_units"] = freq > 0.5
-    meta["n_dead_units"] = int(arrays["dead_units"].sum())
-    meta["n_dense_units"] = int(arrays["dense_units"].sum())
-    meta["mean_activation_test"] = float(h_test.mean(dtype=np.float64))
-    meta["n_zero_codes_test"] = int(zero_test.sum())
-    arrays["unit_label_frequency"] = unit_label_frequency(h_test, data.y_test)
-    arrays |= unit_statistics(h_test, data.x_test, data.y_test)
-    done("statistics")
-
-    timed("reconstructions")
-    n = min(cfg.n_reconstructions, len(data.x_test))
-    arrays["labels_test"] = data.y_test.astype(np.uint8)
-    arrays["recon_index"] = np.arange(n, dtype=np.int32)
-    arrays["recon_input"] = data.x_test[:n].astype(np.float32)
-    arrays["recon_code"] = h_test[:n]
-    arrays["recon_code_normalised"] = h_hat_test[:n]
-    arrays["recon_output"] = decode(h_test[:n], weights)
-    done("reconstructions")
-
-    timed("cosine")
-    m = min(cfg.n_cosine, len(data.x_test))
-    arrays |= cosine_groups(h_hat_test[:m], data.y_test[:m])
-    meta["n_zero_codes_cosine"] = int(zero_test[:m].sum())
-    done("cosine")
-
-    init = reference_layout(data.x_test)
-    for space, codes in zip(SPACES, (h_test, h_hat_test)):
-        timed(f"tsne_{space}")
-        arrays[f"tsne_{space}"] = tsne(codes, init, cfg, n_jobs=n_jobs)
-        done(f"tsne_{space}")
-        timed(f"kmeans_{space}")
-        km = kmeans_silhouettes(codes, cfg)
-        arrays[f"kmeans_labels_{space}"] = km["labels"]
-        arrays[f"silhouette_{space}"] = km["samples"]
-        arrays[f"silhouette_mean_{space}"] = km["means"]
-        done(f"kmeans_{space}")
-
-    meta["seconds"] = seconds
-    meta["seconds_total"] = round(sum(seconds.values()), 3)
-    return arrays, meta
+) -> tuple[dict[str, np.ndarray], FastMeta, SlowMeta]:
+    """Both stages: (every array, fast scalars, slow settings)."""
+    fast, fast_meta = analyze_fast(weights, model_cfg, data, cfg, progress=progress)
+    slow, slow_meta = analyze_slow(weights, data, cfg, n_jobs=n_jobs, progress=progress)
+    return fast | slow, fast_meta, slow_meta

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,26 @@ def check_lambda(name: str, value: Any) -> float:
         raise ConfigError(f"{name} must be a finite number, got {value!r}.")
     if v < 0:
         raise ConfigError(f"{name} must be zero or positive, got {value!r}.")
-    return v
+    if not math.isfinite(float(np.float32(v))):
+        raise ConfigError(f"{name} is too large to train with, got {value!r}.")
+    return v + 0.0  # -0.0 becomes 0.0: one key per cell
+
+
+# Two lambda values name the same cell of the grid when they agree to this relative tolerance:
+# links and CSVs carry them in short text form (1.1e-05 for 1.1111111111111112e-05), and
+# the cache stores them exactly. `same_lambda` is the one rule every module uses.
+LAMBDA_RTOL = 1e-6
+
+
+def same_lambda(a: float, b: float) -> bool:
+    """Do `a` and `b` name the same lambda of the grid?"""
+    a, b = float(a), float(b)
+    return a == b or math.isclose(a, b, rel_tol=LAMBDA_RTOL, abs_tol=1e-15)
+
+
+def snap_lambda(value: float, values: Sequence[float]) -> float | None:
+    """The member of `values` that names the same lambda as `value`, or None."""
+    return next((v for v in values if same_lambda(v, value)), None)
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -63,6 +83,11 @@ class ModelConfig:
         object.__setattr__(self, "lambda_a", check_lambda("lambda_a", self.lambda_a))
         object.__setattr__(self, "n_hidden", _check_int("n_hidden", self.n_hidden, 1))
         object.__setattr__(self, "image_side", _check_int("image_side", self.image_side, 1))
+
+    @property
+    def cell(self) -> tuple[float, float]:
+        """(lambda_k, lambda_a): where this model sits in the grid."""
+        return (self.lambda_k, self.lambda_a)
 
     @property
     def n_input(self) -> int:

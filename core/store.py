@@ -5,21 +5,36 @@ the training config, the data fingerprint, the cache format version and the
 versions of the libraries that change the numbers:
 
     models_cache/lk1.111e-05_la0_3f9c2a7e01b4/
-        config.json     what was trained, on which data, with which libraries
-        history.json    per-epoch losses, epochs, seconds, finished_at
-        weights.npz     W1 b1 W2 b2 (float32; read with allow_pickle=False)
-        analysis.npz    the analyses' arrays (core.analysis), once computed
-        analysis.json   the analyses' scalars and settings
-        manifest.json   size and SHA-256 of every file above; written last
+        config.json          what was trained, on which data, with which libraries
+        history.json         per-epoch losses, epochs, seconds, finished_at
+        weights.npz          W1 b1 W2 b2 (float32; read with allow_pickle=False)
+        analysis_fast.npz    the analysis's fast stage (core.schema), once computed
+        analysis_fast.json   its scalars and settings
+        analysis_slow.npz    the slow stage (t-SNE maps, K-means silhouettes)
+        analysis_slow.json
+        manifest.json        size and SHA-256 of every file above; written last
 
 Every file is written to a temporary name in the same folder and moved into
 place with `os.replace`, and the manifest comes last, so an entry is
 complete exactly when its manifest is present and every checksum matches.
-Anything else (a killed writer, a truncated or edited file) is reported in one
-line and treated as missing, never returned. The analysis files are checked
-on their own: a damaged analysis is recomputed without retraining the model. A lock file beside the entry
-keeps two processes from training the same model; a lock left by a killed
-process is recognised as stale and taken over.
+Anything else (a killed writer, a truncated or edited file) raises
+`EntryDamaged` with the reason, is logged once and treated as missing, never
+returned. Each analysis stage is checked on its own: a damaged or missing
+slow stage never hides the fast one, and a damaged stage is recomputed
+without retraining the model.
+
+Beside the entries, the store owns the files that coordinate work on the cache:
+
+    <entry>.lock            who trains/analyses that entry (pid, host), touched as a heartbeat
+    <entry>.progress.json   that work's live progress (and the epochs' losses so far)
+    .job.lock / .job.json   the one preparation job of this cache, its state and heartbeat
+    .job-requests/          cells that sessions asked the running job for, one file each
+    .job-stop               asks the running job to stop
+    .job.log                the job's output
+
+Reading the grid is cheap: `index()` reads each entry's small JSON files and
+checks its model's checksums once per file version (remembered by size and
+modification time), and `change_token()` only lists the folder.
 """
 
 from __future__ import annotations
@@ -33,7 +48,8 @@ import shutil
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -42,6 +58,7 @@ import numpy as np
 
 from core.config import ModelConfig, TrainConfig
 from core.model import check_weights
+from core.schema import STAGES, Stage
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +69,23 @@ CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
 WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
-ANALYSIS_ARRAYS_FILE = "analysis.npz"
-ANALYSIS_META_FILE = "analysis.json"
 MODEL_FILES = (WEIGHTS_FILE, CONFIG_FILE, HISTORY_FILE)
-ANALYSIS_FILES = (ANALYSIS_ARRAYS_FILE, ANALYSIS_META_FILE)
+# (arrays, scalars) of each analysis stage
+STAGE_FILES: dict[Stage, tuple[str, str]] = {s: (f"analysis_{s}.npz", f"analysis_{s}.json") for s in STAGES}
+LEGACY_ANALYSIS_FILES = ("analysis.npz", "analysis.json")  # one-stage analyses before version 3
 LOCK_SUFFIX = ".lock"
-# a lock whose holder cannot be checked (another host) is stale after this long
-# without a heartbeat; the trainer touches its lock every epoch (about 1 s)
+PROGRESS_SUFFIX = ".progress.json"
+JOB_LOCK = ".job.lock"
+JOB_FILE = ".job.json"
+JOB_REQUESTS = ".job-requests"
+JOB_STOP = ".job-stop"
+JOB_LOG = ".job.log"
+# A lock, progress file or job whose heartbeat is older than this is stale, whoever holds it: a
+# worker touches its lock at least every epoch and every analysis step (seconds apart), so
+# this is far longer than any pause of a live one, and a reused pid after a restart cannot hold it.
 STALE_LOCK_SECONDS = 15 * 60
+# The job's coordinator writes its state every second; this long without it, the job is gone.
+STALE_JOB_SECONDS = 30
 NUMERIC_LIBRARIES = ("tensorflow", "keras", "numpy")
 
 
@@ -69,6 +95,27 @@ class StoreError(Exception):
 
 class LockBusy(Exception):
     """Another live process holds the lock of this entry."""
+
+
+class JobBusy(Exception):
+    """Another live preparation job works on this cache; `holder` is its job state."""
+
+    def __init__(self, holder: dict[str, Any]):
+        super().__init__(f"a preparation job (process {holder.get('pid')} on {holder.get('host')}) is running")
+        self.holder = holder
+
+
+class EntryDamaged(Exception):
+    """An entry, or one analysis stage of it, is not complete and intact.
+
+    Args:
+        name: the entry's folder name.
+        reason: what is wrong, in a few words ("weights.npz fails its checksum ...").
+    """
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason = name, reason
 
 
 def library_versions() -> dict[str, str]:
@@ -94,6 +141,27 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# (path, size, mtime_ns) -> sha256: a file is hashed once per version, not on every listing
+_HASHED: dict[tuple[str, int, int, int], str] = {}
+
+
+def _sha256_once(path: Path, st: os.stat_result) -> str:
+    """The file's SHA-256, remembered by (path, size, mtime, inode).
+
+    Only files last modified more than a second ago are remembered: file times tick in
+    milliseconds, so a change right after hashing could otherwise keep the same time.
+    """
+    k = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if k in _HASHED:
+        return _HASHED[k]
+    digest = sha256_file(path)
+    if time.time() - st.st_mtime > 1.0:
+        if len(_HASHED) > 10_000:
+            _HASHED.clear()
+        _HASHED[k] = digest
+    return digest
 
 
 @dataclass(frozen=True)
@@ -149,6 +217,45 @@ class CachedModel:
         return (self.config["model"]["lambda_k"], self.config["model"]["lambda_a"])
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """One intact entry as the grid's listing sees it: its small JSON files, no arrays.
+
+    Args:
+        name: the folder name.
+        config, history: config.json and history.json.
+        stages: each analysis stage's scalars (its JSON) when that stage is present and intact.
+        damaged_stages: stage -> why it cannot be used (it will be recomputed).
+    """
+
+    name: str
+    config: dict[str, Any]
+    history: dict[str, Any]
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    damaged_stages: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cell(self) -> tuple[float, float]:
+        return (float(self.config["model"]["lambda_k"]), float(self.config["model"]["lambda_a"]))
+
+    @property
+    def key(self) -> EntryKey:
+        return EntryKey(
+            ModelConfig.from_dict(self.config["model"]),
+            TrainConfig.from_dict(self.config["train"]),
+            self.config["data_fingerprint"],
+        )
+
+    def stage(self, stage: Stage, version: int, config: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """That stage's scalars if it was made with `version` (and `config`, if given), else None."""
+        meta = self.stages.get(stage)
+        if meta is None or meta.get("version") != version:
+            return None
+        if config is not None and meta.get("config") != config:
+            return None
+        return meta
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` via a temporary file in the same folder and os.replace."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -177,6 +284,36 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz, never a pickle; ValueError (with the reason) on any damage."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, MemoryError, KeyError) as e:  # a bogus header may ask for terabytes
+        raise ValueError(f"{path.name} is unreadable ({type(e).__name__})") from None
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def _is_entry(e: os.DirEntry) -> bool:
+    return e.is_dir() and not e.name.startswith(".")
+
+
+def _age(path: Path) -> float:
+    return time.time() - path.stat().st_mtime
+
+
+def _alive(info: dict[str, Any], age: float, stale: float) -> bool:
+    """Is the process that wrote `info` (pid, host) `age` seconds ago still at work?"""
+    if age >= stale:
+        return False
+    if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
+        return _pid_alive(info["pid"])
+    return True  # another host (or a half-written file): trust a fresh heartbeat
+
+
 class ModelStore:
     """The cache folder; see the module docstring for its layout and guarantees."""
 
@@ -184,6 +321,7 @@ class ModelStore:
         if root is None or str(root) == "":
             root = os.environ.get(ENV_VAR) or DEFAULT_ROOT
         self.root = Path(root).expanduser()
+        self._reported: set[tuple[str, str]] = set()
 
     # ----------------------------------------------------------------- setup
     def ensure_writable(self) -> None:
@@ -201,145 +339,206 @@ class ModelStore:
     def path(self, key: EntryKey) -> Path:
         return self.root / key.name
 
-    # ------------------------------------------------------------------ read
-    def _manifest(self, entry: Path) -> dict[str, Any] | str:
-        manifest_path = entry / MANIFEST_FILE
-        if not manifest_path.is_file():
-            return "it is incomplete (no manifest: its writer was interrupted)"
-        try:
-            files = json.loads(manifest_path.read_text())["files"]
-            if not isinstance(files, dict):
-                raise TypeError
-            return files
-        except (OSError, ValueError, KeyError, TypeError):
-            return "its manifest is unreadable"
+    def _entry_dirs(self) -> list[os.DirEntry]:
+        if not self.root.is_dir():
+            return []
+        with os.scandir(self.root) as it:
+            return sorted((e for e in it if _is_entry(e)), key=lambda e: e.name)
 
-    def verify(self, entry: Path, names: tuple[str, ...] = MODEL_FILES) -> str | None:
-        """None if `entry` holds `names` (the model's files by default) intact, else what is wrong."""
-        files = self._manifest(entry)
-        if isinstance(files, str):
-            return files
+    def _report(self, damage: EntryDamaged, what: str) -> None:
+        """Log a damaged entry once per process and reason (a listing runs often)."""
+        if (damage.name, damage.reason) not in self._reported:
+            self._reported.add((damage.name, damage.reason))
+            log.warning("cache entry %s: %s; %s", damage.name, damage.reason, what)
+
+    # ------------------------------------------------------------- integrity
+    def _manifest(self, entry: Path) -> dict[str, Any]:
+        """The manifest's file table; EntryDamaged if there is none or it is unreadable."""
+        try:
+            files = _read_json(entry / MANIFEST_FILE)["files"]
+        except FileNotFoundError:
+            raise EntryDamaged(entry.name, "it is incomplete (no manifest: its writer was interrupted)") from None
+        except (OSError, ValueError, KeyError, TypeError):
+            raise EntryDamaged(entry.name, "its manifest is unreadable") from None
+        if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+            raise EntryDamaged(entry.name, "its manifest is unreadable")
+        return files
+
+    def verify(self, entry: Path, names: tuple[str, ...] = MODEL_FILES, files: dict | None = None) -> None:
+        """Check that `entry` holds `names` (the model's files by default) intact; EntryDamaged if not."""
+        files = self._manifest(entry) if files is None else files
         for name in names:
             meta = files.get(name)
-            if not isinstance(meta, dict):
-                return f"{name} is not in its manifest"
+            if meta is None:
+                raise EntryDamaged(entry.name, f"{name} is not in its manifest")
             f = entry / name
-            if not f.is_file():
-                return f"{name} is missing"
-            if f.stat().st_size != meta.get("size"):
-                return f"{name} has the wrong size (truncated or changed)"
-            if sha256_file(f) != meta.get("sha256"):
-                return f"{name} fails its checksum (corrupted or changed)"
-        return None
+            try:
+                st = f.stat()
+            except OSError:
+                raise EntryDamaged(entry.name, f"{name} is missing") from None
+            if st.st_size != meta.get("size"):
+                raise EntryDamaged(entry.name, f"{name} has the wrong size (truncated or changed)")
+            if _sha256_once(f, st) != meta.get("sha256"):
+                raise EntryDamaged(entry.name, f"{name} fails its checksum (corrupted or changed)")
 
-    def _read(self, entry: Path, key: EntryKey | None) -> CachedModel:
-        problem = self.verify(entry)
-        if problem:
-            raise ValueError(problem)
+    def _read_model(self, entry: Path, key: EntryKey | None) -> CachedModel:
+        """The verified model of `entry` (weights loaded); EntryDamaged if it is not usable."""
+        self.verify(entry)
         try:
-            config = json.loads((entry / CONFIG_FILE).read_text())
-            history = json.loads((entry / HISTORY_FILE).read_text())
-            with np.load(entry / WEIGHTS_FILE, allow_pickle=False) as f:
-                weights = {k: f[k] for k in f.files}
-            model_cfg = ModelConfig.from_dict(config["model"])
-            check_weights(weights, model_cfg)
+            config = _read_json(entry / CONFIG_FILE)
+            history = _read_json(entry / HISTORY_FILE)
+            weights = _load_npz(entry / WEIGHTS_FILE)
+            check_weights(weights, ModelConfig.from_dict(config["model"]))
         except Exception as e:  # noqa: BLE001 - any damage means "not usable"
-            raise ValueError(f"its contents are unreadable ({e})") from None
+            raise EntryDamaged(entry.name, f"its contents are unreadable ({e})") from None
         if key is not None and config.get("key") != key.digest:
-            raise ValueError("it belongs to another configuration")
+            raise EntryDamaged(entry.name, "it belongs to another configuration")
         return CachedModel(entry, config, history, weights)
 
+    # ------------------------------------------------------------------ read
     def load(self, key: EntryKey) -> CachedModel | None:
         """The verified entry for `key`, or None (a damaged entry is reported and ignored)."""
         entry = self.path(key)
         if not entry.exists():
             return None
         try:
-            return self._read(entry, key)
-        except ValueError as e:
-            log.warning("cache entry %s is damaged: %s; it will be retrained.", entry.name, e)
+            return self._read_model(entry, key)
+        except EntryDamaged as e:
+            self._report(e, "it will be retrained.")
             return None
 
-    def entries(self) -> list[CachedModel]:
-        """Every complete, intact entry in the cache (damaged ones are skipped)."""
+    def load_entry(self, name: str) -> CachedModel | None:
+        """The verified entry in folder `name` (from `index()`), or None if it is damaged or gone."""
+        entry = self.root / name
+        if name.startswith(".") or "/" in name or not entry.is_dir():
+            return None
+        try:
+            return self._read_model(entry, None)
+        except EntryDamaged as e:
+            self._report(e, "it is not shown.")
+            return None
+
+    def _index_entry(self, entry: Path) -> IndexEntry:
+        """The listing's view of one entry; EntryDamaged if its model is not intact."""
+        files = self._manifest(entry)
+        self.verify(entry, MODEL_FILES, files)
+        try:
+            config, history = _read_json(entry / CONFIG_FILE), _read_json(entry / HISTORY_FILE)
+            ModelConfig.from_dict(config["model"])
+            TrainConfig.from_dict(config["train"])
+            int(history["last_epoch"])
+        except Exception as e:  # noqa: BLE001 - any damage means "not usable"
+            raise EntryDamaged(entry.name, f"its contents are unreadable ({e})") from None
+        stages, damaged = {}, {}
+        for stage, (arrays_file, meta_file) in STAGE_FILES.items():
+            if arrays_file not in files and meta_file not in files:
+                continue
+            try:
+                self.verify(entry, (arrays_file, meta_file), files)
+                meta = _read_json(entry / meta_file)
+                if not isinstance(meta, dict):
+                    raise ValueError("not an object")
+                stages[stage] = meta
+            except EntryDamaged as e:
+                damaged[stage] = e.reason
+            except (OSError, ValueError) as e:
+                damaged[stage] = f"{meta_file} is unreadable ({e})"
+        return IndexEntry(entry.name, config, history, stages, damaged)
+
+    def index(self) -> list[IndexEntry]:
+        """Every complete, intact entry, with its small files only; damaged ones are logged and skipped.
+
+        Cheap to call again: checksums are computed once per file version.
+        """
         out = []
-        if not self.root.is_dir():
-            return out
-        for entry in sorted(self.root.iterdir()):
-            if entry.is_dir() and not entry.name.startswith("."):
-                with contextlib.suppress(ValueError):
-                    out.append(self._read(entry, None))
+        for e in self._entry_dirs():
+            try:
+                item = self._index_entry(Path(e.path))
+            except EntryDamaged as d:
+                self._report(d, "it is not shown and will be retrained.")
+                continue
+            for stage, reason in item.damaged_stages.items():
+                self._report(EntryDamaged(item.name, f"its {stage} analysis: {reason}"), "it will be recomputed.")
+            out.append(item)
         return out
 
     def damaged(self) -> list[tuple[str, str]]:
-        """(entry name, problem) for every entry folder whose model or analysis is not intact."""
+        """(entry name, problem) for every entry folder whose model or an analysis stage is not intact."""
         out = []
-        if self.root.is_dir():
-            for entry in sorted(self.root.iterdir()):
-                if entry.is_dir() and not entry.name.startswith("."):
-                    problem = self.verify(entry)
-                    if problem is None and self._has_analysis(entry):
-                        problem = self.verify(entry, ANALYSIS_FILES)
-                        problem = problem and f"its analysis is damaged: {problem}"
-                    if problem:
-                        out.append((entry.name, problem))
+        for e in self._entry_dirs():
+            try:
+                item = self._index_entry(Path(e.path))
+            except EntryDamaged as d:
+                out.append((d.name, d.reason))
+                continue
+            for stage, reason in item.damaged_stages.items():
+                out.append((item.name, f"its {stage} analysis is damaged: {reason}"))
         return out
 
-    def _has_analysis(self, entry: Path) -> bool:
-        files = self._manifest(entry)
-        return isinstance(files, dict) and any(n in files for n in ANALYSIS_FILES)
+    def change_token(self) -> tuple:
+        """Changes whenever an entry is written or removed: each entry's manifest time and size. Opens no file."""
+        out = []
+        for e in self._entry_dirs():
+            try:
+                st = os.stat(os.path.join(e.path, MANIFEST_FILE))
+                out.append((e.name, st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append((e.name, 0, 0))
+        return tuple(out)
 
     # -------------------------------------------------------------- analysis
-    def load_analysis(
-        self, key: EntryKey, version: int, config: dict[str, Any] | None, arrays: bool = True
-    ) -> tuple[dict, dict] | None:
-        """(arrays, meta) of the analysis of `key` made with `version` and `config`, or None.
+    def load_stage(
+        self, key_or_name: EntryKey | str, stage: Stage, version: int, config: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """(arrays, scalars) of one analysis stage made with `version` (and `config`, if given), or None.
 
-        config None accepts any settings. arrays=False checks every file but reads
-        only the scalars (arrays comes back empty): what a listing of the grid needs.
-        None when there is none yet, when it was made with other settings, or
-        when it is damaged (reported in one line; it will be recomputed).
+        None when there is none yet, when it was made with other settings, or when it is
+        damaged (reported in one line; it will be recomputed). The model's files are not re-read.
         """
-        entry = self.path(key)
-        if self.verify(entry) is not None or not self._has_analysis(entry):
+        entry = self.path(key_or_name) if isinstance(key_or_name, EntryKey) else self.root / key_or_name
+        arrays_file, meta_file = STAGE_FILES[stage]
+        try:
+            files = self._manifest(entry)
+            if arrays_file not in files:
+                return None
+            self.verify(entry, (arrays_file, meta_file), files)
+            meta = _read_json(entry / meta_file)
+            if not isinstance(meta, dict):
+                raise EntryDamaged(entry.name, f"{meta_file} is not an object")
+            if meta.get("version") != version or (config is not None and meta.get("config") != config):
+                return None
+            arrays = _load_npz(entry / arrays_file)
+        except EntryDamaged as e:
+            self._report(EntryDamaged(e.name, f"its {stage} analysis: {e.reason}"), "it will be recomputed.")
             return None
-        problem = self.verify(entry, ANALYSIS_FILES)
-        if problem is None:
-            try:
-                meta = json.loads((entry / ANALYSIS_META_FILE).read_text())
-                loaded = {}
-                if arrays:
-                    with np.load(entry / ANALYSIS_ARRAYS_FILE, allow_pickle=False) as f:
-                        loaded = {k: f[k] for k in f.files}
-            except Exception as e:  # noqa: BLE001 - any damage means "not usable"
-                problem = f"its contents are unreadable ({e})"
-        if problem:
-            log.warning("the analysis of %s is damaged: %s; it will be recomputed.", entry.name, problem)
+        except (OSError, ValueError) as e:
+            self._report(EntryDamaged(entry.name, f"its {stage} analysis: {e}"), "it will be recomputed.")
             return None
-        if meta.get("version") != version or (config is not None and meta.get("config") != config):
-            return None
-        return loaded, meta
+        return arrays, meta
 
-    def save_analysis(self, key: EntryKey, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Add (or replace) the analysis of the complete entry `key`.
+    def save_stage(self, key: EntryKey, stage: Stage, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Add (or replace) one analysis stage of the complete entry `key`.
 
-        The manifest first stops listing any old analysis, then the new files
-        are written, then the manifest lists them: a crash at any point leaves
-        the model intact and the analysis either absent or whole.
+        The manifest first stops listing that stage's old files, then the new files
+        are written, then the manifest lists them: a crash at any point leaves the
+        model and the other stage intact and this stage either absent or whole.
         """
         entry = self.path(key)
         if self.load(key) is None:
             raise StoreError(f"cannot add an analysis to {entry.name}: the model is not cached.")
-        files = self._manifest(entry)
-        model_only = {n: files[n] for n in MODEL_FILES}
-        self._write_manifest(entry, model_only)
+        names = STAGE_FILES[stage]
+        files = {n: v for n, v in self._manifest(entry).items() if n not in names and n not in LEGACY_ANALYSIS_FILES}
+        self._write_manifest(entry, files)
         new = {
-            ANALYSIS_ARRAYS_FILE: _npz_bytes(arrays),
-            ANALYSIS_META_FILE: json.dumps(meta, indent=1, sort_keys=True, allow_nan=False).encode(),
+            names[0]: _npz_bytes(arrays),
+            names[1]: json.dumps(meta, indent=1, sort_keys=True, allow_nan=False).encode(),
         }
         for name, data in new.items():
             _write_atomic(entry / name, data)
-        self._write_manifest(entry, model_only | _checksums(new))
+        self._write_manifest(entry, files | _checksums(new))
+        for name in LEGACY_ANALYSIS_FILES:  # superseded by the stages
+            with contextlib.suppress(FileNotFoundError):
+                (entry / name).unlink()
 
     def _write_manifest(self, entry: Path, files: dict[str, Any]) -> None:
         manifest = {"format": FORMAT_VERSION, "files": files}
@@ -350,8 +549,11 @@ class ModelStore:
         """Write a complete entry for `key` (replacing any damaged one) and return its folder."""
         check_weights(weights, key.model)
         entry = self.path(key)
-        if entry.exists() and self.verify(entry) is not None:
-            shutil.rmtree(entry)
+        if entry.exists():
+            try:
+                self.verify(entry)
+            except EntryDamaged:
+                shutil.rmtree(entry)
         entry.mkdir(parents=True, exist_ok=True)
         config = key.identity() | {"key": key.digest, "data_source": source}
         history = dict(history) | {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -364,31 +566,224 @@ class ModelStore:
         # "complete" while any of its files is being replaced
         with contextlib.suppress(FileNotFoundError):
             (entry / MANIFEST_FILE).unlink()
-        for name in ANALYSIS_FILES:  # an old analysis belongs to the old weights
-            with contextlib.suppress(FileNotFoundError):
-                (entry / name).unlink()
+        for names in (*STAGE_FILES.values(), LEGACY_ANALYSIS_FILES):  # an old analysis belongs to the old weights
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):
+                    (entry / name).unlink()
         for name, data in files.items():
             _write_atomic(entry / name, data)
         self._write_manifest(entry, _checksums(files))
         return entry
+
+    # -------------------------------------------------------------- progress
+    def progress_path(self, key: EntryKey) -> Path:
+        return self.root / (key.name + PROGRESS_SUFFIX)
+
+    def write_progress(self, key: EntryKey, info: dict[str, Any]) -> None:
+        """Record the live progress of work on `key` (stage, epochs' losses so far, ...), with pid and host."""
+        info = info | {"pid": os.getpid(), "host": socket.gethostname(), "written": time.time()}
+        _write_atomic(self.progress_path(key), json.dumps(info, allow_nan=False).encode())
+
+    def clear_progress(self, key: EntryKey) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.progress_path(key).unlink()
+
+    def progress(self) -> dict[str, dict[str, Any]]:
+        """The live progress of every entry being worked on, by entry name.
+
+        A progress file whose process is gone (killed, crashed, another machine rebooted)
+        is stale: it is removed, never shown as work going on.
+        """
+        out = {}
+        if not self.root.is_dir():
+            return out
+        for p in self.root.glob("*" + PROGRESS_SUFFIX):
+            try:
+                info, age = _read_json(p), _age(p)
+            except (OSError, ValueError):
+                continue  # being replaced right now
+            if isinstance(info, dict) and _alive(info, age, STALE_LOCK_SECONDS):
+                out[p.name[: -len(PROGRESS_SUFFIX)]] = info
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+        return out
+
+    # --------------------------------------------------------- whole entries
+    def read_entry_files(self, name: str) -> dict[str, bytes]:
+        """Every file of the complete entry `name` (the manifest last), each checked against the manifest.
+
+        For copying an entry elsewhere (core.bundle). StoreError if it is not complete and intact.
+        """
+        entry = self.root / name
+        try:
+            files = self._manifest(entry)
+        except EntryDamaged as e:
+            raise StoreError(f"cache entry {name} cannot be copied: {e.reason}.") from None
+        out = {}
+        for fname, meta in sorted(files.items()):
+            try:
+                data = (entry / fname).read_bytes()
+            except OSError:
+                raise StoreError(f"cache entry {name} cannot be copied: {fname} is missing.") from None
+            if len(data) != meta.get("size") or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+                raise StoreError(f"cache entry {name} cannot be copied: {fname} fails its checksum.")
+            out[fname] = data
+        out[MANIFEST_FILE] = (entry / MANIFEST_FILE).read_bytes()
+        return out
+
+    def install_entry(self, name: str, files: dict[str, bytes]) -> Path:
+        """Put a whole entry (its files, manifest included, already checked by the caller) in place atomically.
+
+        The files are written into a hidden temporary folder in the cache, then that folder
+        replaces any entry of the same name in one rename: a crash leaves either the old
+        entry or the new one, never a mix.
+        """
+        if not name or "/" in name or name.startswith(".") or name in ("..",):
+            raise StoreError(f"{name!r} is not a cache entry name.")
+        self.ensure_writable()
+        tmp = Path(tempfile.mkdtemp(prefix=f".install-{name}.", dir=self.root))
+        try:
+            os.chmod(tmp, 0o755)
+            for fname, data in files.items():
+                if "/" in fname or fname.startswith("."):
+                    raise StoreError(f"{fname!r} is not a cache file name.")
+                _write_atomic(tmp / fname, data)
+            target = self.root / name
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".replaced-{name}.", dir=self.root))
+                os.replace(target, old / name)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+            return target
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # ------------------------------------------------------------------- job
+    def job(self) -> dict[str, Any] | None:
+        """The preparation job's last written state, or None if no job ever ran here.
+
+        A job that says "running" or "stopping" but whose heartbeat stopped (killed with
+        -9, the OOM killer, a reboot) comes back with state "interrupted".
+        """
+        path = self.root / JOB_FILE
+        try:
+            info, age = _read_json(path), _age(path)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(info, dict):
+            return None
+        if info.get("state") in ("running", "stopping") and not _alive(info, age, STALE_JOB_SECONDS):
+            info = info | {"state": "interrupted"}
+        return info
+
+    def running_job(self) -> dict[str, Any] | None:
+        """The live preparation job's state, or None."""
+        job = self.job()
+        return job if job is not None and job.get("state") in ("running", "stopping") else None
+
+    @contextlib.contextmanager
+    def claim_job(self, info: dict[str, Any]) -> Iterator[JobHandle]:
+        """Be this cache's one preparation job while inside; JobBusy if a live job holds the cache.
+
+        `info` (what the job does) goes into the job file, which the handle rewrites with
+        a heartbeat; on leaving, its state becomes `handle.final` ("finished" by default).
+        """
+        self.ensure_writable()
+        lock = self.root / JOB_LOCK
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        held = _take(lock, me, lambda: self.running_job() or _fresh_claim(lock), "the preparation job")
+        if held is not None:
+            raise JobBusy(held)
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / JOB_STOP).unlink()
+        handle = JobHandle(self, me | info)
+        try:
+            handle.update(state="running")
+            yield handle
+        except BaseException as e:
+            handle.final = "stopped" if isinstance(e, KeyboardInterrupt) else "failed"
+            handle.state.setdefault("error", f"{type(e).__name__}: {e}")
+            raise
+        finally:
+            handle.update(state=handle.final)
+            for name in (JOB_LOCK, JOB_STOP):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.root / name).unlink()
+
+    def request(self, cells: list[tuple[float, float]], front: bool = True) -> None:
+        """Ask the running job for these cells (all their stages), at the front of its queue or at the end."""
+        folder = self.root / JOB_REQUESTS
+        folder.mkdir(parents=True, exist_ok=True)
+        body = {"cells": [[float(k), float(a)] for k, a in cells], "front": front, "at": time.time()}
+        name = f"{time.time_ns()}-{os.getpid()}-{os.urandom(3).hex()}.json"
+        _write_atomic(folder / name, json.dumps(body).encode())
+
+    def take_requests(self) -> list[dict[str, Any]]:
+        """The requests made since the last call, oldest first (each is read once, then removed)."""
+        folder = self.root / JOB_REQUESTS
+        if not folder.is_dir():
+            return []
+        out = []
+        for p in sorted(folder.iterdir()):
+            if p.name.startswith(".") or not p.name.endswith(".json"):
+                continue
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                body = _read_json(p)
+                cells = [(float(k), float(a)) for k, a in body["cells"]]
+                out.append({"cells": cells, "front": bool(body.get("front", True))})
+            with contextlib.suppress(OSError):
+                p.unlink()
+        return out
+
+    def request_stop(self) -> None:
+        """Ask the running job to stop (it keeps every finished stage)."""
+        self.ensure_writable()
+        (self.root / JOB_STOP).touch()
+
+    def stop_job(self, timeout: float = 30.0) -> bool:
+        """Ask the running job to stop and wait for it (at most `timeout` seconds); True if none runs now."""
+        if self.running_job() is None:
+            return True
+        self.request_stop()
+        end = time.monotonic() + timeout
+        while self.running_job() is not None and time.monotonic() < end:
+            time.sleep(0.5)
+        return self.running_job() is None
+
+    def stop_requested(self) -> bool:
+        return (self.root / JOB_STOP).exists()
+
+    @property
+    def job_log(self) -> Path:
+        """Where a job started in the background writes its output."""
+        return self.root / JOB_LOG
 
     # ------------------------------------------------------------------ lock
     def lock_path(self, key: EntryKey) -> Path:
         return self.root / (key.name + LOCK_SUFFIX)
 
     def lock_holder(self, key: EntryKey) -> dict[str, Any] | None:
-        """Who holds the lock of `key` (pid, host, started), or None if free or stale."""
+        """Who holds the lock of `key` (pid, host, started, age), or None if it is free or stale.
+
+        Stale: its process is gone, or its heartbeat is older than STALE_LOCK_SECONDS whoever
+        holds it (a pid reused after a restart), or it is empty or unreadable for more than a
+        few seconds (a writer killed between creating and filling it).
+        """
         path = self.lock_path(key)
         try:
-            info = json.loads(path.read_text())
-            age = time.time() - path.stat().st_mtime
+            age = _age(path)
+            info = _read_json(path)
+            stale = STALE_LOCK_SECONDS
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
-            info, age = {}, 0.0  # being written right now, or garbage: judge by age alone
-        if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
-            return info if _pid_alive(info["pid"]) else None
-        return info if age < STALE_LOCK_SECONDS else None
+            info, stale = {}, 10.0
+        if not isinstance(info, dict):
+            info, stale = {}, 10.0
+        return info | {"age": age} if _alive(info, age, stale) else None
 
     @contextlib.contextmanager
     def lock(self, key: EntryKey):
@@ -396,26 +791,67 @@ class ModelStore:
         path = self.lock_path(key)
         self.root.mkdir(parents=True, exist_ok=True)
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                break
-            except FileExistsError:
-                holder = self.lock_holder(key)
-                if holder is not None:
-                    raise LockBusy(f"{key.name} is being trained by process {holder.get('pid')}") from None
-                log.warning("removing a stale lock on %s (its process is gone).", key.name)
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-        else:
-            raise LockBusy(f"{key.name}: could not take its lock")
-        with os.fdopen(fd, "w") as f:
-            json.dump(me, f)
+        holder = _take(path, me, lambda: self.lock_holder(key), key.name)
+        if holder is not None:
+            since = time.strftime("%H:%M:%S", time.localtime(holder.get("started") or time.time()))
+            raise LockBusy(
+                f"{key.name} is being worked on by process {holder.get('pid')} on "
+                f"{holder.get('host', 'an unknown host')} since {since}"
+            )
         try:
             yield lambda: os.utime(path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+class JobHandle:
+    """The running job's side of the job file: `update(**fields)` rewrites it with a fresh heartbeat."""
+
+    def __init__(self, store: ModelStore, state: dict[str, Any]):
+        import threading
+
+        self.store, self.state, self.final = store, dict(state), "finished"
+        self._lock = threading.Lock()
+
+    def update(self, **fields: Any) -> None:
+        with self._lock:
+            self.state.update(fields)
+            self.state["heartbeat"] = time.time()
+            _write_atomic(self.store.root / JOB_FILE, json.dumps(self.state, allow_nan=False).encode())
+
+
+def _take(path: Path, me: dict[str, Any], holder, what: str) -> dict[str, Any] | None:
+    """Create the lock file `path` holding `me`; None when taken, else its live holder (`holder()`).
+
+    A lock whose holder is gone (`holder()` returns None) is removed and taken over.
+    """
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            live = holder()
+            if live is not None:
+                return live
+            log.warning("taking over the lock of %s: its process is gone.", what)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            continue
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        return None
+    return {}
+
+
+def _fresh_claim(lock: Path) -> dict[str, Any] | None:
+    """The holder of a job lock taken a moment ago whose job file is not written yet, if it is alive."""
+    try:
+        other, age = _read_json(lock), _age(lock)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        other, age = {}, _age(lock)
+    return other if isinstance(other, dict) and _alive(other, age, 10.0) else None
 
 
 def _pid_alive(pid: int) -> bool:

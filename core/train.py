@@ -1,4 +1,4 @@
-"""Training one autoencoder: a fast compiled loop, and plain Keras `fit` as the reference.
+"""Training autoencoders: a fast compiled loop, its stacked form, and plain Keras `fit` as the reference.
 
 Both engines compute exactly what the original notebook's `model.fit` does
 (DESIGN §1), with Keras 3 semantics:
@@ -15,9 +15,14 @@ with the batch loop inside), with TensorFlow's fused Adam kernel
 eight) and, by default, bfloat16 matmul inputs (oneDNN uses AVX512-BF16 where
 the CPU has it; accumulation stays float32). It runs single-threaded: at this
 model's size one thread is as fast as two, so the sweep runs one model per
-core (see `core.sweep`). Measured on the 2-core development machine: Keras
-`fit` 1.0 s/epoch; fast engine 0.58 s (float32) / 0.42 s (bfloat16) per
-epoch on one core, two of them side by side at the same speed each.
+core (see `core.sweep`). Measured speeds are in the README's tables
+(bench/train_sweep.py).
+
+`train_stacked` trains several models (one per lambda cell) in one compiled
+step: they share the initial weights and the batches, so their encoders are
+one wide matmul and their decoders one batched matmul, while each keeps its
+own loss, Adam state and early stopping. Every model's numbers equal `train`'s
+to float32 round-off. It pays where one model cannot fill the device (a GPU).
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ import numpy as np
 
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
-from core.model import init_weights
+from core.model import WEIGHT_NAMES, init_weights
 
 EpochCallback = Callable[[int, dict], None]
+StackedEpochCallback = Callable[[int, int, dict], None]
 
 
 @dataclass
@@ -111,6 +117,42 @@ def import_tensorflow(threads: int | None = None):
     return tf
 
 
+def _matmul(tf, precision: str):
+    """tf.matmul with `precision` inputs and a float32 result (accumulation is float32 either way)."""
+    if precision == "bfloat16":
+
+        def matmul(a, b):
+            return tf.cast(tf.matmul(tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16)), tf.float32)
+
+        return matmul
+    # GPUs from Ampere on would otherwise round float32 matmul inputs to TensorFloat-32
+    # (10-bit mantissa); float32 must mean float32, as on the CPU. No effect on a CPU.
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    return tf.matmul
+
+
+def _adam_step(tf, train_cfg: TrainConfig, iterations, params, moments, velocities, grads) -> None:
+    """One Adam step on every variable, inside a graph; elementwise, so stacked models stay independent."""
+    lr, b1, b2, eps = (train_cfg.learning_rate, train_cfg.beta_1, train_cfg.beta_2, train_cfg.epsilon)
+    # Keras' Adam update: m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
+    # p -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps), fused.
+    iterations.assign_add(1.0)
+    b1_power, b2_power = tf.pow(b1, iterations), tf.pow(b2, iterations)
+    for p, m, v, g in zip(params, moments, velocities, grads):
+        tf.raw_ops.ResourceApplyAdam(
+            var=p.handle,
+            m=m.handle,
+            v=v.handle,
+            beta1_power=b1_power,
+            beta2_power=b2_power,
+            lr=lr,
+            beta1=b1,
+            beta2=b2,
+            epsilon=eps,
+            grad=g,
+        )
+
+
 def train(
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
@@ -136,21 +178,14 @@ def _train_fast(model_cfg, train_cfg, data, weights, on_epoch, threads) -> Train
     lk = tf.constant(model_cfg.lambda_k, f32)
     la = tf.constant(model_cfg.lambda_a, f32)
     bs = train_cfg.batch_size
-    lr, b1, b2, eps = (train_cfg.learning_rate, train_cfg.beta_1, train_cfg.beta_2, train_cfg.epsilon)
 
-    names = ("W1", "b1", "W2", "b2")
+    names = WEIGHT_NAMES
     params = [tf.Variable(weights[n], dtype=f32, name=n) for n in names]
     moments = [tf.Variable(tf.zeros_like(p)) for p in params]
     velocities = [tf.Variable(tf.zeros_like(p)) for p in params]
     iterations = tf.Variable(0.0, dtype=f32)
 
-    if train_cfg.precision == "bfloat16":
-
-        def matmul(a, b):
-            return tf.cast(tf.matmul(tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16)), f32)
-
-    else:
-        matmul = tf.matmul
+    matmul = _matmul(tf, train_cfg.precision)
 
     def total_loss(xb):
         w1, c1, w2, c2 = params
@@ -170,23 +205,7 @@ def _train_fast(model_cfg, train_cfg, data, weights, on_epoch, threads) -> Train
             with tf.GradientTape() as tape:
                 loss, n = total_loss(xb)
             grads = tape.gradient(loss, params)
-            # Keras' Adam update: m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
-            # p -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps), fused.
-            iterations.assign_add(1.0)
-            b1_power, b2_power = tf.pow(b1, iterations), tf.pow(b2, iterations)
-            for p, m, v, g in zip(params, moments, velocities, grads):
-                tf.raw_ops.ResourceApplyAdam(
-                    var=p.handle,
-                    m=m.handle,
-                    v=v.handle,
-                    beta1_power=b1_power,
-                    beta2_power=b2_power,
-                    lr=lr,
-                    beta1=b1,
-                    beta2=b2,
-                    epsilon=eps,
-                    grad=g,
-                )
+            _adam_step(tf, train_cfg, iterations, params, moments, velocities, grads)
             total += loss * n
             count += n
         return total / count
@@ -214,6 +233,183 @@ def _train_fast(model_cfg, train_cfg, data, weights, on_epoch, threads) -> Train
     seconds = time.perf_counter() - start
     final = {n: p.numpy() for n, p in zip(names, params)}
     return TrainResult(final, losses, val_losses, seconds, "fast", epoch_seconds)
+
+
+def gpu_available() -> bool:
+    """True when TensorFlow sees a GPU (imports TensorFlow, does not start its runtime)."""
+    return bool(import_tensorflow().config.list_physical_devices("GPU"))
+
+
+def _stack(per_model: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """K models' arrays stacked: W1 (784, K*196) side by side, b1 (K*196,), W2 (K, 196, 784), b2 (K, 784)."""
+    return {
+        "W1": np.concatenate([w["W1"] for w in per_model], axis=1),
+        "b1": np.concatenate([w["b1"] for w in per_model]),
+        "W2": np.stack([w["W2"] for w in per_model]),
+        "b2": np.stack([w["b2"] for w in per_model]),
+    }
+
+
+def _unstack(stacked: dict[str, np.ndarray], slot: int) -> dict[str, np.ndarray]:
+    """Model `slot`'s own arrays out of the stacked layout."""
+    n_hidden = stacked["W2"].shape[1]
+    cols = slice(slot * n_hidden, (slot + 1) * n_hidden)
+    return {
+        "W1": stacked["W1"][:, cols].copy(),
+        "b1": stacked["b1"][cols].copy(),
+        "W2": stacked["W2"][slot].copy(),
+        "b2": stacked["b2"][slot].copy(),
+    }
+
+
+def train_stacked(
+    model_cfgs: list[ModelConfig],
+    train_cfg: TrainConfig,
+    data: Dataset,
+    *,
+    on_epoch: StackedEpochCallback | None = None,
+    threads: int | None = None,
+) -> list[TrainResult]:
+    """Train K models at once in one compiled step; each result equals `train`'s to float32 round-off.
+
+    The models share the initial weights' seed and every epoch's batches; each
+    has its own lambda_k, lambda_a, Adam state and early stopping. A model
+    that stops keeps the weights of its stopping epoch and is no longer
+    reported (`on_epoch(model_index, epoch, logs)`); training ends when all
+    have stopped or at max_epochs. Each result's `seconds` is the wall time
+    until its own last epoch; `epoch_seconds` are the stacked step's.
+    """
+    if train_cfg.engine != "fast":
+        raise ValueError("train_stacked is the fast engine stacked; train the keras reference with train().")
+    if not model_cfgs:
+        return []
+    if len({(c.n_hidden, c.image_side) for c in model_cfgs}) > 1:
+        raise ValueError("stacked models must share n_hidden and image_side.")
+    tf = import_tensorflow(threads)
+    f32 = tf.float32
+    n_train = len(data.x_train)
+    x_train = tf.constant(data.x_train.reshape(n_train, -1))
+    x_test = tf.constant(data.x_test.reshape(len(data.x_test), -1))
+    n_in, n_hidden = model_cfgs[0].n_input, model_cfgs[0].n_hidden
+    bs = train_cfg.batch_size
+    matmul = _matmul(tf, train_cfg.precision)
+    lambda_k = np.array([c.lambda_k for c in model_cfgs], np.float32)
+    lambda_a = np.array([c.lambda_a for c in model_cfgs], np.float32)
+    iterations = tf.Variable(0.0, dtype=f32)  # one Adam step count: every model steps on every batch
+
+    def build(models: list[int], state: dict[str, dict[str, np.ndarray]]):
+        """The compiled epoch and evaluation for the stack of `models` (indices into model_cfgs)."""
+        k = len(models)
+        lk, la = tf.constant(lambda_k[models]), tf.constant(lambda_a[models])
+        params = [tf.Variable(state["p"][n], name=n) for n in WEIGHT_NAMES]
+        moments = [tf.Variable(state["m"][n]) for n in WEIGHT_NAMES]
+        velocities = [tf.Variable(state["v"][n]) for n in WEIGHT_NAMES]
+
+        def batch_losses(xb):
+            """The K models' total losses on one batch, each term as `_train_fast` computes it."""
+            w1, c1, w2, c2 = params
+            n = tf.cast(tf.shape(xb)[0], f32)
+            h = tf.nn.relu(matmul(xb, w1) + c1)  # (n, K*196): all encoders in one product
+            h = tf.transpose(tf.reshape(h, [-1, k, n_hidden]), [1, 0, 2])  # (K, n, 196)
+            y = tf.sigmoid(matmul(h, w2) + c2[:, None, :])  # (K, n, 784): one batched product
+            mse = tf.reduce_mean(tf.square(xb[None] - y), axis=[1, 2])
+            activity = la * tf.reduce_sum(tf.square(h), axis=[1, 2]) / n
+            # each model's W1 made contiguous first: a sum over a strided axis adds in another
+            # order than `_train_fast`'s, and over 150,000 terms that shows at 1e-4
+            w1_k = tf.reshape(tf.transpose(tf.reshape(w1, [n_in, k, n_hidden]), [1, 0, 2]), [k, -1])
+            kernel = lk * tf.reduce_sum(tf.square(w1_k), axis=1)
+            return mse + activity + kernel, n
+
+        @tf.function
+        def run_epoch(perm):
+            n_batches = (tf.shape(perm)[0] + bs - 1) // bs
+            total = tf.zeros([k], f32)
+            count = tf.constant(0.0, f32)
+            for i in tf.range(n_batches):
+                xb = tf.gather(x_train, perm[i * bs : (i + 1) * bs])
+                with tf.GradientTape() as tape:
+                    losses, n = batch_losses(xb)
+                    # the models share no weights: the gradient of the sum is each model's own gradient
+                    summed = tf.reduce_sum(losses)
+                grads = tape.gradient(summed, params)
+                _adam_step(tf, train_cfg, iterations, params, moments, velocities, grads)
+                total += losses * n
+                count += n
+            return total / count
+
+        @tf.function
+        def evaluate():
+            # one model at a time over the whole test set, as `_train_fast` does: the K
+            # reconstructions of the test set at once would take K times the memory
+            w1, c1, w2, c2 = params
+            n = tf.cast(tf.shape(x_test)[0], f32)
+            h = tf.nn.relu(matmul(x_test, w1) + c1)
+            out = tf.TensorArray(f32, size=k)
+            for j in tf.range(k):
+                cols = slice(j * n_hidden, (j + 1) * n_hidden)
+                hj = h[:, cols]
+                y = tf.sigmoid(matmul(hj, w2[j]) + c2[j])
+                mse = tf.reduce_mean(tf.square(x_test - y))
+                kernel = lk[j] * tf.reduce_sum(tf.square(w1[:, cols]))
+                out = out.write(j, mse + la[j] * tf.reduce_sum(tf.square(hj)) / n + kernel)
+            return out.stack()
+
+        def snapshot(name: str) -> dict[str, np.ndarray]:
+            group = {"p": params, "m": moments, "v": velocities}[name]
+            return {n: v.numpy() for n, v in zip(WEIGHT_NAMES, group)}
+
+        return run_epoch, evaluate, snapshot
+
+    first = _stack([init_weights(c, train_cfg.seed) for c in model_cfgs])
+    zeros = {n: np.zeros_like(a) for n, a in first.items()}
+    slots = list(range(len(model_cfgs)))  # the models in the compiled step, in slot order
+    run_epoch, evaluate, snapshot = build(slots, {"p": first, "m": zeros, "v": zeros})
+    running = set(slots)
+    stoppers = [EarlyStopper(train_cfg.patience, train_cfg.min_delta) for _ in model_cfgs]
+    losses: list[list[float]] = [[] for _ in model_cfgs]
+    val_losses: list[list[float]] = [[] for _ in model_cfgs]
+    finals: list[dict[str, np.ndarray] | None] = [None] * len(model_cfgs)
+    seconds = [0.0] * len(model_cfgs)
+    epoch_seconds: list[float] = []
+    start = time.perf_counter()
+    for epoch in range(train_cfg.max_epochs):
+        t0 = time.perf_counter()
+        loss = run_epoch(tf.constant(epoch_permutation(train_cfg.seed, epoch, n_train))).numpy()
+        val_loss = evaluate().numpy()
+        epoch_seconds.append(time.perf_counter() - t0)
+        stopped = []
+        for slot, i in enumerate(slots):
+            if i not in running:
+                continue  # stopped earlier: its slot still trains until the next rebuild, unreported
+            li, vi = float(loss[slot]), float(val_loss[slot])
+            losses[i].append(li)
+            val_losses[i].append(vi)
+            if not (np.isfinite(li) and np.isfinite(vi)):
+                raise FloatingPointError(f"model {i} diverged at epoch {epoch} (loss {li}, val_loss {vi})")
+            if on_epoch:
+                on_epoch(i, epoch, {"loss": li, "val_loss": vi, "seconds": epoch_seconds[-1]})
+            if stoppers[i].should_stop(epoch, vi) or epoch == train_cfg.max_epochs - 1:
+                stopped.append((slot, i))
+        if stopped:
+            params_now = snapshot("p")
+            for slot, i in stopped:
+                finals[i] = _unstack(params_now, slot)
+                seconds[i] = time.perf_counter() - start
+                running.discard(i)
+        if not running:
+            break
+        if 2 * len(running) <= len(slots):
+            # Drop the stopped models' slots once they are half the work; rebuilding
+            # retraces the graph, so it happens at most log2(K) times.
+            keep = [slot for slot, i in enumerate(slots) if i in running]
+            state = {g: snapshot(g) for g in ("p", "m", "v")}
+            state = {g: _stack([_unstack(a, slot) for slot in keep]) for g, a in state.items()}
+            slots = [slots[slot] for slot in keep]
+            run_epoch, evaluate, snapshot = build(slots, state)
+    return [
+        TrainResult(finals[i], losses[i], val_losses[i], seconds[i], "fast", epoch_seconds[: len(losses[i])])
+        for i in range(len(model_cfgs))
+    ]
 
 
 def _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order: str) -> TrainResult:

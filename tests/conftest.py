@@ -89,3 +89,43 @@ def tiny_cache(tmp_path_factory) -> Path:
         progress=False,
     )
     return root
+
+
+@pytest.fixture(scope="session")
+def fast_only_cache(tmp_path_factory) -> Path:
+    """A models cache with the 4 cells of TINY_GRID trained (2 epochs) and only their fast analysis stage done."""
+    from core.store import ModelStore
+    from core.sweep import process_cell, run_job
+
+    root = tmp_path_factory.mktemp("fast_only_cache")
+    data, train_cfg = make_data(), build_train_cfg(max_epochs=2)
+    run_job(TINY_GRID, train_cfg, data, ModelStore(root), command="train", jobs=1, progress=False)
+    for cell in TINY_GRID.cells():
+        process_cell(cell, train_cfg, data, str(root), ("fast",), TINY_ANALYSIS)
+    return root
+
+
+@pytest.fixture
+def fake_popen(monkeypatch) -> list[dict]:
+    """subprocess.Popen replaced by a process that never ends and does nothing; returns its starts (cmd, kwargs).
+
+    Stands in for the `python -m core prepare` job the dashboard starts (app.jobs).
+    """
+    import subprocess
+
+    started: list[dict] = []
+
+    class FakeProcess:
+        def __init__(self, cmd, **kwargs):
+            started.append({"cmd": list(cmd)} | kwargs)
+            self.returncode = None
+            self.pid = os.getpid()
+
+        def poll(self):
+            return None  # still running
+
+        def wait(self, timeout=None):
+            raise subprocess.TimeoutExpired(self.pid, timeout)
+
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    return started

@@ -22,7 +22,8 @@ def trained(tiny_data):
 @pytest.fixture(scope="module")
 def analysed(trained, tiny_data):
     cfg, result = trained
-    return an.analyze(result.weights, cfg, tiny_data, SMALL)
+    arrays, fast, slow = an.analyze(result.weights, cfg, tiny_data, SMALL)
+    return arrays, fast.to_dict() | {"seconds": fast.seconds | slow.seconds}
 
 
 def test_density_and_l0_equal_direct_counts(trained, tiny_data, analysed):
@@ -74,7 +75,7 @@ def test_zero_codes_give_zero_cosine_not_nan():
     assert box["n"] == 6 and box["mean"] == pytest.approx(1 / 3) and box["max"] == 1 and box["min"] == 0
 
 
-def test_cosine_groups_count_every_ordered_pair_once(analysed, tiny_data):
+def test_cosine_groups_count_every_ordered_pair_once(analysed, trained, tiny_data):
     arrays, _ = analysed
     labels = tiny_data.y_test[: SMALL.n_cosine]
     counts = np.bincount(labels, minlength=10)
@@ -82,7 +83,10 @@ def test_cosine_groups_count_every_ordered_pair_once(analysed, tiny_data):
     n_diff = arrays["cos_diff_box"][:, 0]
     np.testing.assert_array_equal(n_same, counts * (counts - 1))
     np.testing.assert_array_equal(n_diff, counts * (len(labels) - counts))
-    np.testing.assert_array_equal(arrays["cos_same_hist"].sum(axis=1), n_same)
+    groups = an.cosine_groups(
+        an.normalise_codes(an.encode_all(tiny_data.x_test, trained[1].weights))[0][: SMALL.n_cosine], labels
+    )
+    np.testing.assert_array_equal(groups["cos_same_hist"].sum(axis=1), n_same)
     stats = arrays["cos_diff_box"][:, 2:]  # min, lowerfence, q1, median, q3, upperfence, max
     assert (np.diff(stats, axis=1) >= -1e-12).all()
     assert stats.min() >= -1 and stats.max() <= 1 + 1e-12
@@ -143,6 +147,27 @@ def test_analysis_arrays_have_the_documented_shapes(analysed, tiny_data):
     assert arrays["unit_label_frequency"].shape == (196, 10)
     assert arrays["dead_units"].dtype == bool and meta["n_dead_units"] == int(arrays["dead_units"].sum())
     assert set(meta["seconds"]) >= {"tsne_raw", "kmeans_normalised", "cosine"}
+
+
+def test_each_stage_stores_exactly_its_named_arrays(analysed):
+    from core import schema
+
+    arrays, _ = analysed
+    assert set(arrays) == set(schema.FAST_ARRAYS) | set(schema.SLOW_ARRAYS)
+    assert not set(schema.FAST_ARRAYS) & set(schema.SLOW_ARRAYS)
+
+
+def test_fast_meta_round_trips_through_json(trained, tiny_data):
+    import json
+
+    from core.schema import FastMeta
+
+    cfg, result = trained
+    _, meta = an.analyze_fast(result.weights, cfg, tiny_data, SMALL)
+    again = FastMeta.from_dict(json.loads(json.dumps(meta.to_dict())))
+    assert again == meta
+    with pytest.raises(KeyError):
+        FastMeta.from_dict({k: v for k, v in meta.to_dict().items() if k != "density_test"})
 
 
 def test_unit_statistics_equal_direct_computation():

@@ -79,11 +79,36 @@ def test_train_twice_then_status(tmp_path, mnist_path):
     assert [(c["lambda_k"], c["lambda_a"]) for c in ready] == [(0.0, 0.0)]
     assert ready[0]["last_epoch"] == 1 and 0 < ready[0]["final_val_loss"] < 0.1
     text = run_cli("status", "--cache-dir", cache, "--max-epochs", "2", "--lambda-a", "0")
-    assert "1 of 10 cells trained, 0 of 10 analysed." in text.stdout
+    assert "1 of 10 cells trained, 0 analysed, 0 with their maps." in text.stdout
+    assert "job: finished." in text.stdout  # the train command ran as this cache's job
 
 
 def test_status_of_an_empty_cache(tmp_path, capsys):
     assert main(["status", "--cache-dir", str(tmp_path / "none"), "--lambda-k", "0", "1e-5"]) == 0
     out = capsys.readouterr().out
-    assert "0 of 10 cells trained, 0 of 10 analysed." in out  # 2 lambda_k x the default 5 lambda_a
+    assert "0 of 10 cells trained, 0 analysed, 0 with their maps." in out  # 2 lambda_k x the default 5 lambda_a
     assert not (tmp_path / "none").exists()
+
+
+def test_prepare_while_a_job_runs_joins_it_and_trains_nothing(tmp_path, capsys):
+    """A terminal's prepare while the dashboard's job runs: its cells go to that job's queue, no second job."""
+    from core.store import ModelStore
+
+    store = ModelStore(tmp_path)
+    with store.claim_job({"command": "prepare"}):
+        code = main(["prepare", "--cache-dir", str(tmp_path), "--lambda-k", "0", "--lambda-a", "0", "--quiet"])
+        out = capsys.readouterr().out
+        assert code == 0 and "already running" in out and "in its queue" in out
+        assert store.take_requests() == [{"cells": [(0.0, 0.0)], "front": False}]
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []  # nothing trained
+
+
+def test_stop_asks_the_running_job_to_stop(tmp_path, capsys):
+    from core.store import ModelStore
+
+    store = ModelStore(tmp_path)
+    assert main(["stop", "--cache-dir", str(tmp_path)]) == 0
+    assert "No preparation job is running" in capsys.readouterr().out
+    with store.claim_job({"command": "prepare"}):
+        assert main(["stop", "--cache-dir", str(tmp_path)]) == 0
+        assert store.stop_requested()

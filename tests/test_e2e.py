@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.serve import CHROMIUM, browser, serve, wait_for_app
+from serve import CHROMIUM, browser, serve, wait_for_app
 
 PAGES = [
     ("overview", "How much does regularization cost"),
@@ -27,6 +27,8 @@ PAGES = [
     ("frontier", "What does a sparse code cost"),
     ("compare", "Two models side by side"),
 ]
+
+MAIN = "[data-testid=stMain]"  # the page itself, not the sidebar (its readiness map is a figure too)
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
@@ -50,7 +52,8 @@ def wait_for_page(page) -> None:
     """Until the app is idle and at least one figure is drawn (every page these tests open has one)."""
     wait_for_app(page)
     page.wait_for_function(
-        "() => { const g = document.querySelector('.js-plotly-plot'); return g && g._fullLayout && g.data; }",
+        "() => { const g = document.querySelector('[data-testid=stMain] .js-plotly-plot');"
+        " return g && g._fullLayout && g.data; }",
         timeout=60_000,
     )
     wait_for_app(page)
@@ -60,7 +63,7 @@ def wait_for_page(page) -> None:
 def first_figure_data(page) -> str:
     """The first figure's data as the browser holds it (points, box statistics, custom data)."""
     return page.evaluate(
-        """() => { const g = document.querySelector('.js-plotly-plot');
+        """() => { const g = document.querySelector('[data-testid=stMain] .js-plotly-plot');
                    return g ? JSON.stringify(g.data.map(t => [t.x, t.y, t.z, t.q1, t.median, t.q3,
                                                              t.customdata && t.customdata.length])) : ''; }"""
     )
@@ -82,7 +85,7 @@ def test_every_page_in_a_real_browser(server, chromium, tmp_path):
         wait_for_page(page)
         assert page.get_by_text(heading).first.is_visible(), name
         assert page.locator('[data-testid="stException"]').count() == 0, name
-        assert page.locator(".js-plotly-plot").count() >= 1, name
+        assert page.locator(MAIN + " .js-plotly-plot").count() >= 1, name
         before = first_figure_data(page)
         # move the λ_k slider with the keyboard, as a person would: End = the strongest penalty
         slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first
@@ -91,7 +94,7 @@ def test_every_page_in_a_real_browser(server, chromium, tmp_path):
         wait_for_page(page)
         now_k = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["lambda_k"][0]
         assert now_k != start_k, f"{name}: the URL did not follow the slider"
-        assert page.locator(".js-plotly-plot").count() >= 1, f"{name}: no figure after moving λ_k"
+        assert page.locator(MAIN + " .js-plotly-plot").count() >= 1, f"{name}: no figure after moving λ_k"
         assert first_figure_data(page) != before, f"{name}: the figure did not change with λ_k"
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
     assert not errors, errors
@@ -101,7 +104,7 @@ def test_every_page_in_a_real_browser(server, chromium, tmp_path):
 
 def click_tile(page, unit: int, n_cols: int = 14, side: int = 28, gap: int = 2) -> None:
     """Click the centre of a unit's tile in the first figure's plot area (rows from the top)."""
-    area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    area = page.locator(MAIN + " .js-plotly-plot .nsewdrag").first.bounding_box()
     extent = n_cols * (side + gap) - gap  # the grid's width and height in pixels of the images
     r, c = divmod(unit, n_cols)
     fx = (c * (side + gap) + side / 2) / extent
@@ -178,7 +181,7 @@ def test_clicking_a_point_of_the_frontier_chooses_its_model(server, chromium):
     wait_for_page(page)
     # where the browser drew the first point of the last λ_a group, and which model it is
     target = page.evaluate(
-        """() => { const g = document.querySelector('.js-plotly-plot');
+        """() => { const g = document.querySelector('[data-testid=stMain] .js-plotly-plot');
                    const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, box = g.getBoundingClientRect();
                    const groups = g.data.filter(t => t.name.startsWith('λ_a'));
                    const t = groups[groups.length - 1];

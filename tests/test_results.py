@@ -1,14 +1,13 @@
-"""What the dashboard reads and derives: the results table, CSV export, the Pareto front, comparisons."""
+"""What the dashboard reads and derives: the results table, a stored model's arrays, the Pareto front."""
 
-import csv
-import io
 import itertools
 
 import numpy as np
 import pytest
 
 from conftest import TINY_GRID
-from core.results import csv_bytes, differences, load_cell, pareto_front, results_table, scan
+from core.analysis import top_images
+from core.results import load_cell, pareto_front, results_table, scan
 from core.store import ModelStore
 
 
@@ -45,35 +44,11 @@ def test_results_table_has_one_row_per_analysed_cell(tiny_cache):
     assert len(rows) == len(TINY_GRID.lambda_k) * len(TINY_GRID.lambda_a)
     assert [(r["lambda_a"], r["lambda_k"]) for r in rows] == sorted((a, k) for k, a in cells)
     view = load_cell(ModelStore(tiny_cache), rows[-1]["lambda_k"], rows[-1]["lambda_a"])
-    assert rows[-1]["mse_test"] == view.meta["loss_test"]["mse"]
+    assert rows[-1]["mse_test"] == view.meta.loss_test.mse
     assert rows[-1]["sparsity_test"] == pytest.approx(1 - rows[-1]["density_test"])
-    back = list(csv.DictReader(io.StringIO(csv_bytes(rows).decode())))
-    assert len(back) == len(rows) and float(back[-1]["mse_test"]) == rows[-1]["mse_test"]  # full precision
 
 
-def test_csv_bytes_of_columns_round_trips_numpy_values():
-    cols = {"index": np.arange(3), "x": np.array([0.1, 1 / 3, -2.5], dtype=np.float32), "name": ["a", "b,c", 'd"']}
-    back = list(csv.reader(io.StringIO(csv_bytes(cols).decode())))
-    assert back[0] == ["index", "x", "name"]
-    assert [int(r[0]) for r in back[1:]] == [0, 1, 2]
-    assert np.array([float(r[1]) for r in back[1:]], dtype=np.float32).tolist() == cols["x"].tolist()
-    assert [r[2] for r in back[1:]] == ["a", "b,c", 'd"']
-    with pytest.raises(ValueError, match="different lengths"):
-        csv_bytes({"a": [1, 2], "b": [1]})
-
-
-def meta(dead, l0, mse, sparsity):
-    return {"n_dead_units": dead, "l0_mean_test": l0, "loss_test": {"mse": mse}, "sparsity_test": sparsity}
-
-
-def test_differences_spell_out_the_change():
-    a, b = meta(3, 150.0, 0.010, 0.25), meta(15, 90.0, 0.0138, 0.55)
-    text = differences(a, b)
-    assert text[0] == "12 more dead units (3 → 15)"
-    assert text[1] == "90 instead of 150 active units per digit (-40%)"
-    assert text[2] == "test reconstruction error (MSE) +38% (worse)"
-    assert text[3] == "sparsity 25% → 55% (+30 percentage points)"
-    back = differences(b, a)
-    assert back[0] == "12 fewer dead units (15 → 3)" and back[2].endswith("(better)")
-    same = differences(a, a)
-    assert same[0] == "the same number of dead units" and "unchanged" in same[2] and "points" not in same[3]
+def test_top_images_of_a_stored_model_are_its_test_digits(tiny_cache, tiny_data):
+    a = load_cell(ModelStore(tiny_cache), 0.0, 0.0).arrays
+    u = int(np.argmax(a["unit_frequency_test"]))
+    np.testing.assert_allclose(top_images(a, u), tiny_data.x_test[a["unit_top_index"][u]], atol=0.5 / 255 + 1e-7)

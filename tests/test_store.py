@@ -50,7 +50,8 @@ def test_round_trip(tmp_path):
     assert got.history["final_val_loss"] == 0.15 and "finished_at" in got.history
     assert got.model_config == key.model and got.train_config == key.train
     assert got.config["data_fingerprint"] == "f" * 16
-    assert store.entries()[0].path == got.path
+    assert [e.name for e in store.index()] == [got.path.name]
+    assert store.index()[0].config == got.config and store.index()[0].stages == {}
     assert store.damaged() == []
 
 
@@ -96,7 +97,7 @@ def test_damage_is_detected_reported_and_never_returned(tmp_path, caplog, damage
         assert store.load(key) is None
     assert any(problem in r.getMessage() and "retrained" in r.getMessage() for r in caplog.records)
     assert [name for name, _ in store.damaged()] == [key.name]
-    assert store.entries() == []
+    assert store.index() == []
     # saving again repairs it
     store.save(key, init_weights(key.model, 1), HISTORY)
     assert store.load(key) is not None and store.damaged() == []
@@ -174,7 +175,7 @@ def test_lock_excludes_a_second_holder(tmp_path):
     store, key = ModelStore(tmp_path), make_key()
     with store.lock(key):
         assert store.lock_holder(key)["pid"] == os.getpid()
-        with pytest.raises(LockBusy, match="being trained by process"):
+        with pytest.raises(LockBusy, match="being worked on by process"):
             with store.lock(key):
                 pass
     assert not store.lock_path(key).exists()
@@ -198,35 +199,87 @@ def test_stale_locks_are_recovered(tmp_path):
         assert store.lock_holder(key)["pid"] == os.getpid()
 
 
-def test_analysis_round_trip_and_damage_keeps_the_model(tmp_path, caplog):
+def test_stage_round_trip_and_damage_keeps_the_model_and_the_other_stage(tmp_path, caplog):
     store, key, _ = saved(tmp_path)
-    arrays = {"tsne_raw": np.arange(6, dtype=np.float32).reshape(3, 2), "dead_units": np.array([True, False])}
+    fast = {"dead_units": np.array([True, False])}
+    slow = {"tsne_raw": np.arange(6, dtype=np.float32).reshape(3, 2)}
     meta = {"version": 1, "config": {"seed": 0}, "density_test": 0.5}
-    assert store.load_analysis(key, 1, {"seed": 0}) is None
-    store.save_analysis(key, arrays, meta)
-    got_arrays, got_meta = store.load_analysis(key, 1, {"seed": 0})
-    np.testing.assert_array_equal(got_arrays["tsne_raw"], arrays["tsne_raw"])
-    assert got_meta == meta
-    assert store.load_analysis(key, 2, {"seed": 0}) is None  # another version
-    assert store.load_analysis(key, 1, {"seed": 1}) is None  # other settings
-    _flip_byte(store.path(key) / "analysis.npz")
+    assert store.load_stage(key, "fast", 1, {"seed": 0}) is None
+    store.save_stage(key, "fast", fast, meta)
+    store.save_stage(key, "slow", slow, {"version": 1, "config": {"seed": 0}})
+    got_arrays, got_meta = store.load_stage(key, "slow", 1, {"seed": 0})
+    np.testing.assert_array_equal(got_arrays["tsne_raw"], slow["tsne_raw"])
+    assert store.load_stage(key, "fast", 1, {"seed": 0})[1] == meta
+    assert store.load_stage(key, "fast", 2, {"seed": 0}) is None  # another version
+    assert store.load_stage(key, "fast", 1, {"seed": 1}) is None  # other settings
+    assert set(store.index()[0].stages) == {"fast", "slow"}
+    _flip_byte(store.path(key) / "analysis_slow.npz")
     with caplog.at_level(logging.WARNING):
-        assert store.load_analysis(key, 1, {"seed": 0}) is None
-    assert any("analysis" in r.getMessage() and "recomputed" in r.getMessage() for r in caplog.records)
+        assert store.load_stage(key, "slow", 1, {"seed": 0}) is None
+    assert any("slow analysis" in r.getMessage() and "recomputed" in r.getMessage() for r in caplog.records)
     assert store.load(key) is not None  # the model itself is still good
-    assert "analysis is damaged" in store.damaged()[0][1]
-    store.save_analysis(key, arrays, meta)
-    assert store.load_analysis(key, 1, {"seed": 0}) is not None and store.damaged() == []
+    assert store.load_stage(key, "fast", 1, {"seed": 0}) is not None  # and so is the fast stage
+    item = store.index()[0]
+    assert set(item.stages) == {"fast"} and "checksum" in item.damaged_stages["slow"]
+    assert "slow analysis is damaged" in store.damaged()[0][1]
+    store.save_stage(key, "slow", slow, {"version": 1, "config": {"seed": 0}})
+    assert store.load_stage(key, "slow", 1, {"seed": 0}) is not None and store.damaged() == []
 
 
 def test_retraining_drops_the_old_analysis(tmp_path):
     store, key, weights = saved(tmp_path)
-    store.save_analysis(key, {"a": np.zeros(2)}, {"version": 1, "config": {}})
+    store.save_stage(key, "fast", {"a": np.zeros(2)}, {"version": 1, "config": {}})
     store.save(key, weights, HISTORY)
-    assert store.load_analysis(key, 1, {}) is None
-    assert not (store.path(key) / "analysis.npz").exists()
+    assert store.load_stage(key, "fast", 1, {}) is None
+    assert not (store.path(key) / "analysis_fast.npz").exists()
 
 
 def test_analysis_needs_a_cached_model(tmp_path):
     with pytest.raises(store_mod.StoreError, match="not cached"):
-        ModelStore(tmp_path).save_analysis(make_key(), {"a": np.zeros(1)}, {})
+        ModelStore(tmp_path).save_stage(make_key(), "fast", {"a": np.zeros(1)}, {})
+
+
+def test_listing_hashes_each_file_version_once(tmp_path, monkeypatch):
+    store, key, _ = saved(tmp_path)
+    old = time.time() - 60
+    for f in store.path(key).iterdir():
+        os.utime(f, (old, old))
+    calls = []
+    real = store_mod.sha256_file
+    monkeypatch.setattr(store_mod, "sha256_file", lambda p: calls.append(p.name) or real(p))
+    store.index()
+    assert sorted(calls) == sorted(store_mod.MODEL_FILES)
+    store.index()
+    store.change_token()
+    assert len(calls) == len(store_mod.MODEL_FILES)  # nothing hashed again
+    _flip_byte(store.path(key) / WEIGHTS_FILE)  # a change gives the file a new time: checked again
+    assert store.index() == []
+
+
+def test_a_fresh_lock_of_a_live_pid_is_held_but_an_old_one_is_stale(tmp_path):
+    store, key = ModelStore(tmp_path), make_key()
+    store.lock_path(key).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": 0}))
+    assert store.lock_holder(key)["pid"] == os.getpid()
+    old = time.time() - store_mod.STALE_LOCK_SECONDS - 5  # a reused pid after a restart: heartbeat long gone
+    os.utime(store.lock_path(key), (old, old))
+    assert store.lock_holder(key) is None
+
+
+@pytest.mark.parametrize("content", ["", "garbage", "[1, 2]"])
+def test_an_empty_or_garbage_lock_is_stale_after_a_few_seconds(tmp_path, content):
+    store, key = ModelStore(tmp_path), make_key()
+    store.lock_path(key).write_text(content)
+    assert store.lock_holder(key) is not None  # it may be being written right now
+    old = time.time() - 11
+    os.utime(store.lock_path(key), (old, old))
+    assert store.lock_holder(key) is None
+    with store.lock(key):
+        pass
+
+
+def test_a_busy_lock_says_who_holds_it_and_since_when(tmp_path):
+    store, key = ModelStore(tmp_path), make_key()
+    with store.lock(key):
+        with pytest.raises(LockBusy, match=rf"process {os.getpid()} on {socket.gethostname()} since \d\d:\d\d"):
+            with store.lock(key):
+                pass

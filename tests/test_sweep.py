@@ -11,7 +11,7 @@ from core import train as train_mod
 from core.config import AnalysisConfig, SweepGrid
 from core.model import init_weights
 from core.store import EntryKey, ModelStore
-from core.sweep import order_cells, read_progress, run_sweep, train_cell
+from core.sweep import TaskQueue, demo_order, order_cells, run_sweep, train_cell
 
 
 def fake_train(calls_file=None, sleep=0.0):
@@ -47,7 +47,7 @@ def test_sweep_trains_missing_cells_then_resumes(tmp_path, tiny_data, monkeypatc
     again = run_sweep(GRID, cfg, tiny_data, store, jobs=1, progress=False)
     assert {r.status for r in again} == {"cached"}
     assert len(calls.read_text().split()) == 4
-    assert read_progress(store) == {}  # progress files are cleaned up
+    assert store.progress() == {}  # progress files are cleaned up
 
 
 def test_a_damaged_entry_is_retrained(tmp_path, tiny_data, monkeypatch):
@@ -127,13 +127,65 @@ def test_prepare_trains_and_analyses_then_only_analyses_what_is_missing(tmp_path
     assert {(r.status, r.analysis) for r in results} == {("untrained", "skipped")}
     assert not calls.exists()
     results = run_sweep(grid, cfg, tiny_data, store, stages=("train", "analyze"), **kw)
-    assert {(r.status, r.analysis) for r in results} == {("trained", "analysed")}
+    assert {(r.status, r.analysis, r.maps) for r in results} == {("trained", "analysed", "analysed")}
     assert all(0 <= r.density_test <= 1 for r in results)
     again = run_sweep(grid, cfg, tiny_data, store, stages=("train", "analyze"), **kw)
-    assert {(r.status, r.analysis) for r in again} == {("cached", "cached")}
-    # a damaged analysis is recomputed, the model is not retrained
+    assert {(r.status, r.analysis, r.maps) for r in again} == {("cached", "cached", "cached")}
+    # a damaged stage is recomputed, the model is not retrained, the other stage is kept
     victim = EntryKey(grid.cells()[0], cfg, tiny_data.fingerprint)
-    (store.path(victim) / "analysis.npz").write_bytes(b"damaged")
+    (store.path(victim) / "analysis_slow.npz").write_bytes(b"damaged")
     results = run_sweep(grid, cfg, tiny_data, store, stages=("train", "analyze"), **kw)
-    assert [(r.status, r.analysis) for r in results] == [("cached", "analysed"), ("cached", "cached")]
+    assert [(r.status, r.analysis, r.maps) for r in results] == [
+        ("cached", "cached", "analysed"),
+        ("cached", "cached", "cached"),
+    ]
     assert len(calls.read_text().split()) == 2
+
+
+# ------------------------------------------------------------------ the job
+def test_demo_order_starts_with_the_default_then_the_original_row_then_spreads():
+    grid = SweepGrid.default()
+    order = [c.cell for c in demo_order(grid)]
+    assert len(order) == len(set(order)) == 50
+    assert order[0] == (0.0, 0.0)
+    assert {a for _, a in order[:10]} == {0.0}  # the original sweep first
+    assert order[1] == (grid.lambda_k[-1], 0.0)  # its far end next, then inwards
+    # then the grid's far corners before any neighbour of what is ready
+    assert set(order[10:12]) == {(0.0, grid.lambda_a[-1]), (grid.lambda_k[-1], grid.lambda_a[-1])}
+    assert [c.cell for c in demo_order(grid, first=(grid.lambda_k[3], 1e-3))][0] == (grid.lambda_k[3], 1e-3)
+
+
+def test_queue_does_fast_stages_first_and_moves_an_asked_cell_to_the_front():
+    grid = SweepGrid(lambda_k=(0.0, 1e-3, 2e-3), lambda_a=(0.0,))
+    q = TaskQueue.of(demo_order(grid), (("train", "fast"), ("slow",)))
+    assert [(c.lambda_k, p) for c, p in q.pending] == [(0.0, 0), (2e-3, 0), (1e-3, 0), (0.0, 1), (2e-3, 1), (1e-3, 1)]
+    first = q.next()
+    assert (first[0].lambda_k, first[1]) == (0.0, 0)
+    q.ask((1e-3, 0.0), front=True)
+    t = q.next()
+    assert (t[0].lambda_k, t[1]) == (1e-3, 0)
+    # the slow stage of a cell waits for its fast stage, even when asked for
+    q.ask((2e-3, 0.0), front=True)
+    assert (q.next()[0].lambda_k, q.pending[0][0].lambda_k) == (2e-3, 2e-3)
+    assert q.next() is None  # 0.0's and 1e-3's slow stages wait for their fast ones; 2e-3 is busy
+    q.finished((0.0, 0.0))
+    t = q.next()
+    assert (t[0].lambda_k, t[1]) == (0.0, 1)
+    q.ask((5e-3, 0.0), front=False)  # a cell outside the grid joins at the end
+    assert [(c.lambda_k, p) for c, p in q.pending[-2:]] == [(5e-3, 0), (5e-3, 1)]
+
+
+def test_stacked_job_gives_every_cell_the_numbers_of_training_it_alone(tmp_path, tiny_data):
+    """The GPU path (several cells in one stacked step), run on CPU: the same entries as one by one."""
+    grid = SweepGrid(lambda_k=(0.0, 1e-3), lambda_a=(0.0, 1e-3))
+    cfg = build_train_cfg(max_epochs=2)
+    one, stacked = ModelStore(tmp_path / "one"), ModelStore(tmp_path / "stacked")
+    run_sweep(grid, cfg, tiny_data, one, jobs=1, progress=False)
+    results = run_sweep(grid, cfg, tiny_data, stacked, jobs=1, progress=False, stack=4)
+    assert [r.status for r in results] == ["trained"] * 4
+    assert stacked.job()["stack"] == 4
+    for cell in grid.cells():
+        key = EntryKey(cell, cfg, tiny_data.fingerprint)
+        a, b = one.load(key), stacked.load(key)
+        np.testing.assert_allclose(a.weights["W1"], b.weights["W1"], atol=1e-6)
+        np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=1e-5)

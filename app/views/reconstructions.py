@@ -3,12 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from app import exports, state
-from core import figures
+from app import chrome, guards, selection
+from app.presentation import images, tables
+from core import schema as S
 from core.analysis import normalise_codes
 from core.model import decode, encode
 
-state.page_intro(
+chrome.page_intro(
     "From digit to code and back",
     "Top row: test digits. The next two rows show the 196-number code the network makes of each digit "
     "(as a 14 × 14 picture; bright = strongly active), raw and scaled to the same length. The last row is "
@@ -17,14 +18,14 @@ state.page_intro(
     "Rows: x; h = relu(x·W1 + b1) reshaped to 14 × 14; h/‖h‖ (an all-zero code stays zero); "
     "sigmoid(h·W2 + b2). Each code image is scaled to its own maximum.",
 )
-sel = state.selection()
-view = state.require_cell(sel)
+sel = selection.this_run()
+view = guards.require_view(sel)
 a = view.arrays
-test = state.test_set()
+test = chrome.test_set()
 if test is None:
     st.caption("The first 20 test digits (set MNIST_PATH to the MNIST file to choose others).")
-    idx = a["recon_index"]
-    x, code, code_n, out = a["recon_input"], a["recon_code"], a["recon_code_normalised"], a["recon_output"]
+    idx = a[S.RECON_INDEX]
+    x, code, code_n, out = a[S.RECON_INPUT], a[S.RECON_CODE], a[S.RECON_CODE_NORMALISED], a[S.RECON_OUTPUT]
 else:
     x_test, _ = test
     st.session_state.setdefault("recon_start", 0)
@@ -36,9 +37,9 @@ else:
     code = encode(x, view.weights)
     code_n = normalise_codes(code)[0]
     out = decode(code, view.weights)
-state.chart(figures.reconstruction_grid(x, code, code_n, out, idx))
-state.download(
+chrome.chart(images.reconstruction_grid(x, code, code_n, out, idx))
+chrome.download(
     "These digits' codes (CSV)",
-    lambda: exports.codes_csv(idx, code, x, out),
-    f"codes_{state.cell_tag(sel)}_{int(idx[0])}-{int(idx[-1])}.csv",
+    lambda: tables.codes_csv(idx, code, x, out),
+    f"codes_{sel.tag}_{int(idx[0])}-{int(idx[-1])}.csv",
 )

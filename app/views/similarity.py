@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from app import exports, state
-from core import figures
+from app import chrome, guards, selection
+from app.presentation import charts, tables
+from core import schema as S
 
-state.page_intro(
+chrome.page_intro(
     "Do codes of the same digit look alike?",
     "For 1,000 test digits we compare every code with every other one (1 = pointing the same way, "
     "0 = nothing in common). Left: pairs showing the same digit; right: pairs of different digits. "
@@ -15,9 +16,9 @@ state.page_intro(
     "whiskers: furthest values within 1.5 IQR; ◆ mean. An all-zero code has no direction: its similarity "
     "with anything counts as 0.",
 )
-sel = state.selection()
-view = state.require_cell(sel)
-state.chart(figures.cosine_boxes(view.arrays["cos_same_box"], view.arrays["cos_diff_box"]))
-if view.meta.get("n_zero_codes_cosine"):
-    st.caption(f"{view.meta['n_zero_codes_cosine']} of these digits have an all-zero code.")
-state.download("Box statistics (CSV)", lambda: exports.similarity_csv(view), f"similarity_{state.cell_tag(sel)}.csv")
+sel = selection.this_run()
+view = guards.require_view(sel)
+chrome.chart(charts.cosine_boxes(view.arrays[S.COS_SAME_BOX], view.arrays[S.COS_DIFF_BOX]))
+if view.meta.n_zero_codes_cosine:
+    st.caption(f"{view.meta.n_zero_codes_cosine} of these digits have an all-zero code.")
+chrome.download("Box statistics (CSV)", lambda: tables.similarity_csv(view), f"similarity_{sel.tag}.csv")

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from app import exports, state
-from core import figures
+from app import chrome, guards, selection
+from app.presentation import charts, tables
+from core import schema as S
 
-state.page_intro(
+chrome.page_intro(
     "A map of the codes",
     "Each dot is one test digit, placed so that digits with similar codes sit close together; the colour "
     "is the digit it really is. Clean, separate islands mean the code separates the digits well — even "
@@ -13,10 +14,10 @@ state.page_intro(
     "openTSNE (perplexity 30, FFT gradients), seeded; every map starts from the same layout (the pixel PCA "
     "of the test images), so maps of neighbouring λ values are comparable. Left: raw codes h; right: h/‖h‖.",
 )
-sel = state.selection()
-view = state.require_cell(sel)
-labels = view.arrays["labels_test"]
+sel = selection.this_run()
+view = guards.require_view(sel, maps=True)
+labels = view.arrays[S.LABELS_TEST]
 left, right = st.columns(2)
-state.chart(figures.tsne_map(view.arrays["tsne_raw"], labels, "Raw codes h"), where=left)
-state.chart(figures.tsne_map(view.arrays["tsne_normalised"], labels, "Normalised codes h/‖h‖"), where=right)
-state.download("Map coordinates (CSV)", lambda: exports.tsne_csv(view), f"tsne_{state.cell_tag(sel)}.csv")
+chrome.chart(charts.tsne_map(view.arrays[S.tsne_array("raw")], labels, "Raw codes h"), where=left)
+chrome.chart(charts.tsne_map(view.arrays[S.tsne_array("normalised")], labels, "Normalised codes h/‖h‖"), where=right)
+chrome.download("Map coordinates (CSV)", lambda: tables.tsne_csv(view), f"tsne_{sel.tag}.csv")

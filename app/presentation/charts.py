@@ -1,15 +1,9 @@
-"""Plotly figure builders for the dashboard: arrays in, `go.Figure` out.
+"""Charts: lines, bars, boxes and scatters, one builder per figure of DESIGN §1 (plus the per-unit statistics).
 
-One function per figure of DESIGN §1 (plus the per-unit statistics), so the
-app pages only pick data and call one builder, and tests can check what a
-figure shows without a browser. Nothing here computes an analysis: the
-arrays come from `core.analysis` (through the store) exactly as stored.
-
-Conventions: colours are colour-blind safe (the `Safe` qualitative palette
-for the ten digits, Okabe-Ito blue/vermillion for two-series lines, with a
-second cue such as dash or marker symbol); image grids are ONE heatmap of a
-composite array whose gaps are NaN (drawn as background), never one trace
-per tile; 10,000-point scatters use WebGL (`Scattergl`).
+Arrays (or the results table's rows) in, `go.Figure` out. Nothing here
+computes an analysis: the arrays come from `core.analysis` (through the
+store) exactly as stored. Two-series line charts share one style
+(`_two_lines`); 10,000-point scatters use WebGL (`Scattergl`).
 """
 
 from __future__ import annotations
@@ -22,38 +16,27 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from app.presentation.style import BLUE, DIGIT_COLORS, LEGEND_TOP, MEAN_LINE, ORANGE, VERMILLION, finish, note
 from core.analysis import BOX_COLUMNS
+from core.config import same_lambda
 
 __all__ = [
     "BOX_COLUMNS",
-    "DIGIT_COLORS",
     "cosine_boxes",
     "density_vs_lambda",
-    "filter_grid",
-    "l0_histogram",
+    "frontier",
     "loss_vs_lambda",
-    "reconstruction_grid",
     "silhouette_panels",
     "silhouette_vs_k",
     "training_curves",
     "tsne_map",
-    "unit_frequency_bars",
-    "digit_tiles",
-    "frontier",
     "unit_activation_histogram",
     "unit_digit_bars",
-    "unit_filter",
+    "unit_frequency_bars",
 ]
 
-DIGIT_COLORS = tuple(px.colors.qualitative.Safe[:10])  # colour of digit d is DIGIT_COLORS[d]
-BLUE = "#0072B2"  # Okabe-Ito blue: first series of a two-series chart
-VERMILLION = "#D55E00"  # Okabe-Ito vermillion: second series, and "look here" marks
-ORANGE = "#E69F00"  # Okabe-Ito orange: a third category
-MEAN_LINE = "red"  # DESIGN §1: the classic silhouette plot's dashed red mean line
-GREYS = [[0.0, "black"], [1.0, "white"]]
 LAMBDA_TITLES = {"lambda_k": "λ_k (L2 weight on the encoder kernel W1)", "lambda_a": "λ_a (L2 weight on the code h)"}
-GAP = 2  # pixels of background between the tiles of an image grid
-TEMPLATE = "plotly_white"
+SERIES_STYLE = ((BLUE, "solid", "circle"), (VERMILLION, "dash", "diamond"))  # (colour, dash, marker) of series 1, 2
 
 
 # ------------------------------------------------------------------ helpers
@@ -66,8 +49,8 @@ def _other_axis(axis: str) -> str:
 
 
 def _same(a: float, b: float) -> bool:
-    """Lambdas come back from JSON and linspace: compare them with a tolerance, not ==."""
-    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-15)
+    """Lambdas come back from JSON and linspace: the grid's one rule, `core.config.same_lambda`, not ==."""
+    return same_lambda(a, b)
 
 
 def _slice_rows(rows: Sequence[Mapping], axis: str, fixed: float) -> list[Mapping]:
@@ -95,66 +78,36 @@ def _selected_trace(x: float, ys: Sequence[float]) -> go.Scatter:
     )
 
 
-def _lambda_layout(fig: go.Figure, axis: str, fixed: float, title: str, n: int) -> None:
-    other = _other_axis(axis)
-    sym = "λ_a" if other == "lambda_a" else "λ_k"
-    fig.update_layout(
-        title=dict(text=f"{title} ({sym} = {fixed:.3g})"),
-        template=TEMPLATE,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-    )
-    fig.update_xaxes(title_text=LAMBDA_TITLES[axis], exponentformat="e", showexponent="all")
-    if n == 0:
-        fig.add_annotation(
-            text=f"no analysed models with {sym} = {fixed:.3g}",
-            xref="paper",
-            yref="paper",
-            x=0.5,
-            y=0.5,
-            showarrow=False,
+def _two_lines(fig: go.Figure, series: Sequence, hover: str, size: int = 8, **trace) -> None:
+    """Two lines+markers traces in SERIES_STYLE; series: (x, y, name) each, or None for one not drawn.
+
+    hover: what the tooltip says below the series' name (a Plotly template); trace: more Scatter options.
+    """
+    for s, (color, dash, symbol) in zip(series, SERIES_STYLE):
+        if s is None:
+            continue
+        x, y, name = s
+        fig.add_trace(
+            go.Scatter(
+                x=list(x),
+                y=list(y),
+                mode="lines+markers",
+                name=name,
+                line=dict(color=color, dash=dash),
+                marker=dict(symbol=symbol, size=size, color=color),
+                hovertemplate=f"{name}<br>{hover}<extra></extra>",
+                **trace,
+            )
         )
 
 
-def _tile_origin(i: int, n_cols: int, side: int) -> tuple[int, int]:
-    """Top-left pixel (row, col) of tile i in a row-major grid with GAP-pixel gaps."""
-    r, c = divmod(i, n_cols)
-    return r * (side + GAP), c * (side + GAP)
-
-
-def _image_axes(fig: go.Figure) -> None:
-    """Image orientation (row 0 on top), square pixels."""
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False)
-    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
-
-
-def _grey_heatmap(z: np.ndarray, customdata: np.ndarray | None, hovertemplate: str, zmin: float = 0) -> go.Heatmap:
-    """Grey images without a colour bar; NaN gaps are background and have no hover."""
-    return go.Heatmap(
-        z=z,
-        customdata=customdata,
-        colorscale=GREYS,
-        zmin=zmin,
-        zmax=1,
-        showscale=False,
-        hoverongaps=False,
-        hovertemplate=hovertemplate,
-    )
-
-
-def _scale_to_max(a: np.ndarray) -> np.ndarray:
-    """a / max|a| (float64); an all-zero array stays zero."""
-    a = np.asarray(a, dtype=np.float64)
-    m = np.abs(a).max() if a.size else 0.0
-    return a / m if m > 0 else np.zeros_like(a)
-
-
-def _as_square(v: np.ndarray) -> np.ndarray:
-    """A flat vector of length s*s as an (s, s) image, row-major."""
-    v = np.asarray(v).ravel()
-    s = math.isqrt(v.size)
-    if s * s != v.size:
-        raise ValueError(f"cannot reshape {v.size} values to a square image")
-    return v.reshape(s, s)
+def _lambda_layout(fig: go.Figure, axis: str, fixed: float, title: str, n: int) -> None:
+    other = _other_axis(axis)
+    sym = "λ_a" if other == "lambda_a" else "λ_k"
+    finish(fig, f"{title} ({sym} = {fixed:.3g})", legend=LEGEND_TOP)
+    fig.update_xaxes(title_text=LAMBDA_TITLES[axis], exponentformat="e", showexponent="all")
+    if n == 0:
+        note(fig, f"no analysed models with {sym} = {fixed:.3g}")
 
 
 # ------------------------------------------------- 1-2. sweeps over lambda
@@ -165,21 +118,11 @@ def loss_vs_lambda(rows: Sequence[Mapping], axis: str, fixed: float, selected: f
     data = _slice_rows(rows, axis, fixed)
     x = [float(r[axis]) for r in data]
     fig = go.Figure()
-    for key, name, color, dash, symbol in (
-        ("loss_train", "train", BLUE, "solid", "circle"),
-        ("loss_test", "test", VERMILLION, "dash", "diamond"),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=[float(r[key]) for r in data],
-                mode="lines+markers",
-                name=f"{name} loss",
-                line=dict(color=color, dash=dash),
-                marker=dict(symbol=symbol, size=8, color=color),
-                hovertemplate=f"{name} loss<br>λ = %{{x:.3g}}<br>loss = %{{y:.5g}}<extra></extra>",
-            )
-        )
+    series = [
+        (x, [float(r[key]) for r in data], f"{name} loss")
+        for key, name in (("loss_train", "train"), ("loss_test", "test"))
+    ]
+    _two_lines(fig, series, "λ = %{x:.3g}<br>loss = %{y:.5g}")
     sel = _selected_row(data, axis, selected)
     if sel is not None:
         fig.add_trace(_selected_trace(float(sel[axis]), [float(sel["loss_train"]), float(sel["loss_test"])]))
@@ -195,22 +138,8 @@ def density_vs_lambda(rows: Sequence[Mapping], axis: str, fixed: float, selected
     density = [float(r["density_test"]) for r in data]
     sparsity = [1.0 - d for d in density]  # from density, so the two always sum to 1
     fig = go.Figure()
-    for y, name, color, dash, symbol in (
-        (density, "density (non-zero entries)", BLUE, "solid", "circle"),
-        (sparsity, "sparsity (zero entries)", VERMILLION, "dash", "diamond"),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=y,
-                mode="lines+markers",
-                name=name,
-                line=dict(color=color, dash=dash),
-                marker=dict(symbol=symbol, size=8, color=color),
-                hovertemplate=f"{name}<br>λ = %{{x:.3g}}<br>%{{y:.3f}}<extra></extra>",
-                cliponaxis=False,  # points at exactly 0 or 1 stay whole
-            )
-        )
+    series = [(x, density, "density (non-zero entries)"), (x, sparsity, "sparsity (zero entries)")]
+    _two_lines(fig, series, "λ = %{x:.3g}<br>%{y:.3f}", cliponaxis=False)  # points at exactly 0 or 1 stay whole
     sel = _selected_row(data, axis, selected)
     if sel is not None:
         d = float(sel["density_test"])
@@ -226,201 +155,15 @@ def density_vs_lambda(rows: Sequence[Mapping], axis: str, fixed: float, selected
 def training_curves(history: Mapping) -> go.Figure:
     """Train and test total loss per epoch from a history dict ("loss", "val_loss": (n_epochs,) lists)."""
     fig = go.Figure()
-    for key, name, color, dash in (("loss", "train", BLUE, "solid"), ("val_loss", "test", VERMILLION, "dash")):
+    series = []
+    for key, name in (("loss", "train"), ("val_loss", "test")):
         y = [float(v) for v in history.get(key, [])]
-        if not y:
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=list(range(1, len(y) + 1)),
-                y=y,
-                mode="lines+markers",
-                name=f"{name} loss",
-                line=dict(color=color, dash=dash),
-                marker=dict(size=5, color=color),
-                hovertemplate=f"{name} loss<br>epoch %{{x}}<br>%{{y:.5g}}<extra></extra>",
-            )
-        )
+        series.append((range(1, len(y) + 1), y, f"{name} loss") if y else None)
+    _two_lines(fig, series, "epoch %{x}<br>%{y:.5g}", size=5)
     n_epochs = int(history["last_epoch"]) + 1 if "last_epoch" in history else len(history.get("loss", []))
-    fig.update_layout(
-        title=dict(text=f"Training curves ({n_epochs} epochs, early stopping on test loss)"),
-        template=TEMPLATE,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-    )
+    finish(fig, f"Training curves ({n_epochs} epochs, early stopping on test loss)", legend=LEGEND_TOP)
     fig.update_xaxes(title_text="epoch", rangemode="tozero")
     fig.update_yaxes(title_text="loss (MSE + penalties, log scale)", type="log", exponentformat="e")
-    return fig
-
-
-# ------------------------------------------------------------- 3. filters
-
-
-def filter_grid(
-    W1: np.ndarray,
-    dead_units: np.ndarray | None = None,
-    n_cols: int | None = None,
-    selected: int | None = None,
-    clickable: bool = False,
-) -> go.Figure:
-    """The encoder filters W1 (784, n_units) as one grid of 28x28 images; dead_units (n_units,) bool outlined.
-
-    selected: a unit framed in blue. clickable: adds one invisible marker per tile (customdata = the
-    unit) on top of the heatmap, because a heatmap's pixels cannot be selected by a click.
-    """
-    W1 = np.asarray(W1)
-    n_pixels, n_units = W1.shape
-    side = math.isqrt(n_pixels)
-    if side * side != n_pixels:
-        raise ValueError(f"W1 has {n_pixels} rows, not a square image")
-    n_cols = n_cols or max(1, math.ceil(math.sqrt(n_units)))  # 196 units -> 14 x 14
-    n_rows = max(1, math.ceil(n_units / n_cols))
-    height, width = n_rows * (side + GAP) - GAP, n_cols * (side + GAP) - GAP
-    z = np.full((height, width), np.nan)
-    unit = np.full((height, width), -1, dtype=np.int32)  # customdata: which unit a pixel belongs to
-    for u in range(n_units):
-        r, c = _tile_origin(u, n_cols, side)
-        z[r : r + side, c : c + side] = _scale_to_max(W1[:, u].reshape(side, side))
-        unit[r : r + side, c : c + side] = u
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            customdata=unit,
-            colorscale=GREYS,
-            zmin=-1,
-            zmax=1,
-            hoverongaps=False,
-            hovertemplate="unit %{customdata}<br>w / max|w| = %{z:.2f}<extra></extra>",
-            colorbar=dict(title=dict(text="w / max|w|<br>(each unit<br>scaled to its<br>own max)")),
-        )
-    )
-    n_dead = 0
-    if dead_units is not None:
-        dead = np.asarray(dead_units, dtype=bool)
-        if dead.shape != (n_units,):
-            raise ValueError(f"dead_units has shape {dead.shape}, expected ({n_units},)")
-        n_dead = int(dead.sum())
-    # shapes in one layout update: fig.add_shape revalidates the figure each call (~5 ms per shape)
-    shapes = []
-    for u in np.flatnonzero(dead) if dead_units is not None else ():
-        r, c = _tile_origin(int(u), n_cols, side)
-        shapes.append(
-            dict(
-                type="rect",
-                x0=c - 0.5,
-                x1=c + side - 0.5,
-                y0=r - 0.5,
-                y1=r + side - 0.5,
-                line=dict(color=VERMILLION, width=2),
-                name=f"dead unit {u}",
-            )
-        )
-    if selected is not None and 0 <= selected < n_units:
-        r, c = _tile_origin(int(selected), n_cols, side)
-        shapes.append(
-            dict(
-                type="rect",
-                x0=c - 1.5,
-                x1=c + side + 0.5,
-                y0=r - 1.5,
-                y1=r + side + 0.5,
-                line=dict(color=BLUE, width=4),
-                name=f"selected unit {selected}",
-            )
-        )
-    fig.update_layout(shapes=shapes)
-    if clickable:
-        origins = np.array([_tile_origin(u, n_cols, side) for u in range(n_units)], dtype=np.float64)
-        centre = (side - 1) / 2
-        invisible = dict(marker=dict(opacity=0))
-        fig.add_trace(
-            go.Scatter(
-                x=origins[:, 1] + centre,
-                y=origins[:, 0] + centre,
-                customdata=np.arange(n_units),
-                mode="markers",
-                marker=dict(size=22, opacity=0, color="white"),
-                selected=invisible,
-                unselected=invisible,
-                showlegend=False,
-                name="units",
-                hovertemplate="unit %{customdata}: click to explore it<extra></extra>",
-            )
-        )
-    dead_note = f", {n_dead} dead (outlined)" if dead_units is not None else ""
-    fig.update_layout(
-        title=dict(text=f"Encoder filters W1: {n_units} units{dead_note}; black = negative, white = positive"),
-        template=TEMPLATE,
-        plot_bgcolor="white",
-    )
-    _image_axes(fig)
-    # fixed ranges: the click targets must not pad the axes, so a tile sits where the image says
-    fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], autorange=False)
-    fig.update_yaxes(visible=False, range=[height - 0.5, -0.5], autorange=False)
-    return fig
-
-
-# ------------------------------------------------------ 4. reconstructions
-
-
-def reconstruction_grid(
-    x: np.ndarray,
-    code: np.ndarray,
-    code_normalised: np.ndarray,
-    output: np.ndarray,
-    index: np.ndarray,
-) -> go.Figure:
-    """Originals x (n, 28, 28), codes (n, 196) and h/||h|| (n, 196) as 14x14, outputs (n, 28, 28); index (n,).
-
-    Each code h is scaled to its own max (an all-zero code is black). The
-    normalised codes share one scale (the row's max): scaled to their own max
-    they would be pixel-identical to the h row, since h/||h|| only rescales h.
-    """
-    x, output = np.asarray(x), np.asarray(output)
-    code, code_normalised = np.asarray(code), np.asarray(code_normalised)
-    n, side = x.shape[0], x.shape[1]
-    rows = [
-        ("original", x, [np.asarray(im, dtype=np.float64) for im in x]),
-        ("code h", code, [_scale_to_max(_as_square(h)) for h in code]),
-        ("h / ||h||", code_normalised, list(_scale_to_max(np.stack([_as_square(h) for h in code_normalised])))),
-        ("reconstruction", output, [np.asarray(im, dtype=np.float64) for im in output]),
-    ]
-    n_cols = max(n, 1)
-    height, width = len(rows) * (side + GAP) - GAP, n_cols * (side + GAP) - GAP
-    z = np.full((height, width), np.nan)
-    custom = np.full((height, width, 2), np.nan)  # (test index, the value before display scaling)
-    for r, (_, raw, shown) in enumerate(rows):
-        for i in range(n):
-            top, left = _tile_origin(r * n_cols + i, n_cols, side)
-            img = shown[i]
-            factor = side // img.shape[0]  # 14x14 codes are upscaled x2 to 28x28
-            value = raw[i] if raw[i].ndim == 2 else _as_square(raw[i])
-            z[top : top + side, left : left + side] = np.kron(img, np.ones((factor, factor)))
-            custom[top : top + side, left : left + side, 0] = index[i]
-            custom[top : top + side, left : left + side, 1] = np.kron(value, np.ones((factor, factor)))
-    fig = go.Figure(
-        _grey_heatmap(z, custom, "test image %{customdata[0]}<br>value %{customdata[1]:.3g}<extra></extra>")
-    )
-    fig.update_layout(
-        title=dict(text="Reconstructions: image, code h (14x14), h/||h||, and the decoder's output"),
-        template=TEMPLATE,
-        plot_bgcolor="white",
-    )
-    _image_axes(fig)
-    centre = (side - 1) / 2
-    fig.update_yaxes(
-        tickmode="array",
-        tickvals=[r * (side + GAP) + centre for r in range(len(rows))],
-        ticktext=[name for name, _, _ in rows],
-        showline=False,
-        ticks="",
-    )
-    fig.update_xaxes(
-        title_text="test image index",
-        tickmode="array",
-        tickvals=[i * (side + GAP) + centre for i in range(n)],
-        ticktext=[str(int(i)) for i in index],
-        ticks="",
-    )
     return fig
 
 
@@ -457,9 +200,9 @@ def cosine_boxes(same_box: np.ndarray, diff_box: np.ndarray) -> go.Figure:
                 row=1,
                 col=panel,
             )
-    fig.update_layout(
-        title=dict(text="Cosine similarity of normalised codes, by digit of the first image of each pair"),
-        template=TEMPLATE,
+    finish(
+        fig,
+        "Cosine similarity of normalised codes, by digit of the first image of each pair",
         boxmode="overlay",
         legend=dict(title=dict(text="digit")),
     )
@@ -493,11 +236,7 @@ def tsne_map(
                 hovertemplate=f"digit {d}<br>test image %{{customdata}}<extra></extra>",
             )
         )
-    fig.update_layout(
-        title=dict(text=title),
-        template=TEMPLATE,
-        legend=dict(title=dict(text="digit"), itemsizing="constant"),
-    )
+    finish(fig, title, legend=dict(title=dict(text="digit"), itemsizing="constant"))
     # t-SNE coordinates have no unit and no meaningful scale: hide the ticks, keep the aspect
     fig.update_xaxes(title_text="t-SNE 1", showticklabels=False, ticks="", showgrid=False, zeroline=False)
     fig.update_yaxes(
@@ -606,11 +345,8 @@ def silhouette_panels(
         fig.update_xaxes(title_text="silhouette value", row=n_rows, col=c)
     for r in range(1, n_rows + 1):
         fig.update_yaxes(title_text="samples by cluster", row=r, col=1)
-    fig.update_layout(
-        title=dict(text=f"{title} (bands: clusters, sorted; dashed red: mean silhouette)"),
-        template=TEMPLATE,
-        height=300 * n_rows,
-        showlegend=False,
+    finish(
+        fig, f"{title} (bands: clusters, sorted; dashed red: mean silhouette)", height=300 * n_rows, showlegend=False
     )
     return fig
 
@@ -618,56 +354,18 @@ def silhouette_panels(
 def silhouette_vs_k(means_raw: np.ndarray, means_normalised: np.ndarray, ks: Sequence[int]) -> go.Figure:
     """Mean silhouette vs k for the raw code h and the normalised code h/||h||, both (len(ks),)."""
     fig = go.Figure()
-    for y, name, color, dash, symbol in (
-        (means_raw, "raw code h", BLUE, "solid", "circle"),
-        (means_normalised, "normalised code h/||h||", VERMILLION, "dash", "diamond"),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=list(ks),
-                y=[float(v) for v in y],
-                mode="lines+markers",
-                name=name,
-                line=dict(color=color, dash=dash),
-                marker=dict(symbol=symbol, size=8, color=color),
-                hovertemplate=f"{name}<br>k = %{{x}}<br>mean silhouette %{{y:.3f}}<extra></extra>",
-            )
-        )
-    fig.update_layout(
-        title=dict(text="K-means: mean silhouette vs number of clusters"),
-        template=TEMPLATE,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-    )
+    series = [
+        (ks, [float(v) for v in y], name)
+        for y, name in ((means_raw, "raw code h"), (means_normalised, "normalised code h/||h||"))
+    ]
+    _two_lines(fig, series, "k = %{x}<br>mean silhouette %{y:.3f}")
+    finish(fig, "K-means: mean silhouette vs number of clusters", legend=LEGEND_TOP)
     fig.update_xaxes(title_text="k (number of clusters)", tickmode="array", tickvals=list(ks))
     fig.update_yaxes(title_text="mean silhouette (-1 to 1)")
     return fig
 
 
 # --------------------------------------------------- per-unit statistics
-
-
-def l0_histogram(l0: np.ndarray, n_units: int | None = None) -> go.Figure:
-    """Histogram of the number of active units per image, l0 (n_images,) ints, as exact counts."""
-    l0 = np.asarray(l0).astype(np.int64).ravel()
-    counts = np.bincount(l0, minlength=n_units + 1 if n_units else 0)  # x runs 0..n_units when given
-    fig = go.Figure(
-        go.Bar(
-            x=np.arange(len(counts)),
-            y=counts,
-            marker_color=BLUE,
-            name="test images",
-            hovertemplate="%{y} images with %{x} active units<extra></extra>",
-        )
-    )
-    title = "Active units per test image (L0 of the code h)"
-    if l0.size:
-        mean = float(l0.mean())
-        title += f": mean {mean:.1f}"
-        fig.add_vline(x=mean, line=dict(color=VERMILLION, dash="dash"), annotation_text=f"mean {mean:.1f}")
-    fig.update_layout(title=dict(text=title), template=TEMPLATE, bargap=0.05, showlegend=False)
-    fig.update_xaxes(title_text="active units (h > 0) in the image's code")
-    fig.update_yaxes(title_text="number of test images")
-    return fig
 
 
 def unit_frequency_bars(
@@ -711,29 +409,15 @@ def unit_frequency_bars(
             cliponaxis=False,
         )
     )
-    fig.update_layout(
-        title=dict(text="How often each hidden unit fires (test set), units sorted"),
-        template=TEMPLATE,
+    finish(
+        fig,
+        "How often each hidden unit fires (test set), units sorted",
         bargap=0.1,
         barmode="overlay",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=LEGEND_TOP,
     )
     fig.update_xaxes(title_text="unit rank (most frequent first)")
     fig.update_yaxes(title_text="fraction of test images with h > 0", range=[0, 1])
-    return fig
-
-
-# ------------------------------------------------------ the unit explorer
-
-
-def unit_filter(w: np.ndarray, unit: int) -> go.Figure:
-    """One encoder filter w (784,) as a 28x28 image scaled to its largest absolute weight."""
-    img = _scale_to_max(_as_square(w))
-    fig = go.Figure(_grey_heatmap(img, None, "pixel (%{y}, %{x})<br>w / max|w| = %{z:.2f}<extra></extra>", zmin=-1))
-    fig.update_layout(title=dict(text=f"Filter of unit {unit}"), template=TEMPLATE, plot_bgcolor="white")
-    _image_axes(fig)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
     return fig
 
 
@@ -768,14 +452,14 @@ def unit_activation_histogram(hist: np.ndarray, hist_max: float, n_images: int, 
             )
         )
     frac = n_active / n_images if n_images else 0.0
-    fig.update_layout(
-        title=dict(text=f"Unit {unit} fires on {frac:.1%} of the {n_images:,} test images"),
-        template=TEMPLATE,
+    finish(
+        fig,
+        f"Unit {unit} fires on {frac:.1%} of the {n_images:,} test images",
         xaxis=dict(domain=[0, 0.14], title_text=""),
         xaxis2=dict(domain=[0.2, 1], title_text="activation h when active", anchor="y"),
         yaxis=dict(title_text="test images"),
         bargap=0.05,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=LEGEND_TOP,
     )
     return fig
 
@@ -792,32 +476,9 @@ def unit_digit_bars(label_frequency: np.ndarray, unit: int) -> go.Figure:
             hovertemplate="fires on %{y:.1%} of the test images of digit %{x}<extra></extra>",
         )
     )
-    fig.update_layout(title=dict(text=f"What unit {unit} is for: how often it fires on each digit"), template=TEMPLATE)
+    finish(fig, f"What unit {unit} is for: how often it fires on each digit")
     fig.update_xaxes(title_text="digit", type="category")
     fig.update_yaxes(title_text="fraction of that digit's images", range=[0, 1], tickformat=".0%")
-    return fig
-
-
-def digit_tiles(images: np.ndarray, captions: Sequence[str], title: str, n_cols: int = 8) -> go.Figure:
-    """Images (n, 28, 28) in [0, 1] as one grid, n_cols per row; captions (n,) on hover."""
-    images = np.asarray(images, dtype=np.float64)
-    n = len(images)
-    side = images.shape[1] if n else 28
-    n_rows = max(1, math.ceil(n / n_cols))
-    height, width = n_rows * (side + GAP) - GAP, n_cols * (side + GAP) - GAP
-    z = np.full((height, width), np.nan)
-    text = np.full((height, width), "", dtype=object)
-    for i in range(n):
-        r, c = _tile_origin(i, n_cols, side)
-        z[r : r + side, c : c + side] = images[i]
-        text[r : r + side, c : c + side] = captions[i]
-    fig = go.Figure(_grey_heatmap(z, text, "%{customdata}<extra></extra>"))
-    fig.update_layout(title=dict(text=title), template=TEMPLATE, plot_bgcolor="white")
-    _image_axes(fig)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    if n == 0:
-        fig.add_annotation(text="none", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
     return fig
 
 
@@ -830,6 +491,8 @@ def frontier(
     selected: tuple[float, float] | None = None,
     x_key: str = "l0_mean_test",
     y_key: str = "mse_test",
+    *,
+    height: int | None = None,
 ) -> go.Figure:
     """Every analysed cell (rows of dicts with lambda_k, lambda_a, x_key, y_key) as one point.
 
@@ -884,11 +547,12 @@ def frontier(
                 hoverinfo="skip",
             )
         )
-    fig.update_layout(
-        title=dict(text=f"Sparsity–fidelity trade-off: {len(rows)} trained networks"),
-        template=TEMPLATE,
+    finish(
+        fig,
+        f"Sparsity–fidelity trade-off: {len(rows)} trained networks",
         legend=dict(title=dict(text="activity penalty")),
         clickmode="event+select",
+        height=height,
     )
     fig.update_xaxes(title_text=x_titles.get(x_key, x_key))
     fig.update_yaxes(title_text="reconstruction error on the test set (MSE) ↑ worse", type="log")

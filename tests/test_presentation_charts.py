@@ -1,4 +1,4 @@
-"""Tests for core.figures: what each figure shows, on tiny synthetic arrays."""
+"""Tests for app.presentation.charts: what each chart shows, on tiny synthetic arrays."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from core import analysis, figures
+from app.presentation import charts, style
+from core import analysis
 
 KS = tuple(range(2, 11))
 
@@ -40,7 +41,7 @@ def make_box(rng: np.random.Generator, n_classes: int = 10) -> np.ndarray:
     mean = q[:, 3] + 0.01
     cols = dict(zip(("min", "lowerfence", "q1", "median", "q3", "upperfence", "max"), q.T, strict=True))
     cols |= {"n": n, "mean": mean}
-    return np.stack([cols[c] for c in figures.BOX_COLUMNS], axis=1).astype(np.float64)
+    return np.stack([cols[c] for c in charts.BOX_COLUMNS], axis=1).astype(np.float64)
 
 
 def line_arrays(fig: go.Figure):
@@ -71,8 +72,32 @@ def by_name(fig: go.Figure, name: str):
 
 
 def test_constants():
-    assert figures.BOX_COLUMNS == analysis.BOX_COLUMNS
-    assert len(figures.DIGIT_COLORS) == 10 and len(set(figures.DIGIT_COLORS)) == 10
+    assert charts.BOX_COLUMNS == analysis.BOX_COLUMNS
+    assert len(style.DIGIT_COLORS) == 10 and len(set(style.DIGIT_COLORS)) == 10
+
+
+def test_finish_sets_title_and_template_and_leaves_out_unset_options():
+    fig = style.finish(go.Figure(), "a title", height=None, margin=dict(l=0), showlegend=False)
+    assert fig.layout.title.text == "a title" and fig.layout.height is None
+    assert fig.layout.margin.l == 0 and fig.layout.showlegend is False and fig.layout.template.layout
+
+
+def test_two_series_charts_share_one_style():
+    history = {"loss": [0.05, 0.02], "val_loss": [0.04, 0.03]}
+    figs = (
+        charts.loss_vs_lambda(make_rows(), "lambda_k", 0.0),
+        charts.density_vs_lambda(make_rows(), "lambda_k", 0.0),
+        charts.training_curves(history),
+        charts.silhouette_vs_k(np.ones(9), np.zeros(9), KS),
+    )
+    for fig in figs:
+        first, second = fig.data[:2]
+        assert (first.line.color, first.line.dash) == (style.BLUE, "solid")
+        assert (second.line.color, second.line.dash) == (style.VERMILLION, "dash")
+        assert second.hovertemplate.startswith(second.name + "<br>")
+        assert fig.layout.legend.orientation == "h"
+    only_test = charts.training_curves({"loss": [], "val_loss": [0.04, 0.03]})
+    assert [t.name for t in only_test.data] == ["test loss"] and only_test.data[0].line.color == style.VERMILLION
 
 
 # ------------------------------------------------------------ lambda sweeps
@@ -84,7 +109,7 @@ def test_loss_vs_lambda_keeps_the_slice_sorted_and_rings_the_selection(axis, fix
     other = "lambda_a" if axis == "lambda_k" else "lambda_k"
     want = sorted((r for r in rows if np.isclose(r[other], fixed)), key=lambda r: r[axis])
     selected = want[1][axis]
-    fig = figures.loss_vs_lambda(rows, axis, fixed, selected)
+    fig = charts.loss_vs_lambda(rows, axis, fixed, selected)
     train, test = by_name(fig, "train loss"), by_name(fig, "test loss")
     assert list(train.x) == [r[axis] for r in want]
     assert list(train.y) == [r["loss_train"] for r in want]
@@ -100,23 +125,23 @@ def test_loss_vs_lambda_keeps_the_slice_sorted_and_rings_the_selection(axis, fix
 
 
 def test_loss_vs_lambda_without_a_match_or_selection():
-    fig = figures.loss_vs_lambda(make_rows(), "lambda_k", 0.123, None)
+    fig = charts.loss_vs_lambda(make_rows(), "lambda_k", 0.123, None)
     assert all(len(t.x) == 0 for t in fig.data)
     assert not [t for t in fig.data if t.name == "selected model"]
     assert fig.layout.annotations  # says there is nothing to show
     with pytest.raises(ValueError, match="axis"):
-        figures.loss_vs_lambda(make_rows(), "lambda_x", 0.0, None)
+        charts.loss_vs_lambda(make_rows(), "lambda_x", 0.0, None)
 
 
 def test_loss_vs_lambda_single_cell():
     row = make_rows()[0]
-    fig = figures.loss_vs_lambda([row], "lambda_a", row["lambda_k"], row["lambda_a"])
+    fig = charts.loss_vs_lambda([row], "lambda_a", row["lambda_k"], row["lambda_a"])
     assert list(by_name(fig, "selected model").y) == [row["loss_train"], row["loss_test"]]
 
 
 def test_density_vs_lambda_sums_to_one_and_rings_the_selection():
     rows = make_rows()
-    fig = figures.density_vs_lambda(rows, "lambda_k", 0.0, 5e-5)
+    fig = charts.density_vs_lambda(rows, "lambda_k", 0.0, 5e-5)
     dens = by_name(fig, "density (non-zero entries)")
     spars = by_name(fig, "sparsity (zero entries)")
     np.testing.assert_allclose(np.add(dens.y, spars.y), 1.0)
@@ -132,88 +157,12 @@ def test_density_vs_lambda_sums_to_one_and_rings_the_selection():
 
 def test_training_curves():
     history = {"loss": [0.05, 0.02, 0.01], "val_loss": [0.04, 0.02, 0.015], "last_epoch": 2}
-    fig = figures.training_curves(history)
+    fig = charts.training_curves(history)
     assert list(by_name(fig, "train loss").x) == [1, 2, 3]
     assert list(by_name(fig, "test loss").y) == history["val_loss"]
     assert fig.layout.yaxis.type == "log"
     assert "3 epochs" in fig.layout.title.text
     assert_no_nan(fig)
-
-
-# ------------------------------------------------------------------ filters
-
-
-def test_filter_grid_tiles_are_the_scaled_filters():
-    rng = np.random.default_rng(1)
-    W1 = rng.normal(size=(784, 196)).astype(np.float32)
-    W1[:, 7] = 0  # an all-zero filter must not divide by zero
-    dead = np.zeros(196, bool)
-    dead[[3, 50, 195]] = True
-    fig = figures.filter_grid(W1, dead)
-    (hm,) = fig.data
-    z, unit = np.asarray(hm.z), np.asarray(hm.customdata)
-    assert z.shape == (14 * 30 - 2, 14 * 30 - 2)
-    for u in (0, 13, 14, 7, 195):
-        r, c = divmod(u, 14)
-        tile = z[r * 30 : r * 30 + 28, c * 30 : c * 30 + 28]
-        w = W1[:, u].reshape(28, 28).astype(np.float64)
-        want = w / np.abs(w).max() if np.abs(w).any() else np.zeros_like(w)
-        np.testing.assert_allclose(tile, want, rtol=1e-6)
-        assert unit[r * 30 + 5, c * 30 + 20] == u
-    assert np.isnan(z[28:30, :]).all() and np.isnan(z[:, 28:30]).all()  # the gaps are background
-    assert (unit[28:30, :] == -1).all()
-    assert np.nanmax(np.abs(z)) <= 1
-    rects = [s for s in fig.layout.shapes if s.type == "rect"]
-    assert len(rects) == 3
-    r, c = divmod(50, 14)
-    assert any(s.x0 == c * 30 - 0.5 and s.y0 == r * 30 - 0.5 for s in rects)
-    assert "3 dead" in fig.layout.title.text
-    # rows from the top (a reversed y range), square pixels, the axes exactly the image
-    assert tuple(fig.layout.yaxis.range) == (z.shape[0] - 0.5, -0.5) and fig.layout.yaxis.scaleanchor == "x"
-    assert tuple(fig.layout.xaxis.range) == (-0.5, z.shape[1] - 0.5)
-    assert "unit" in hm.hovertemplate and "max|w|" in hm.hovertemplate
-
-
-def test_filter_grid_all_zero_and_no_dead():
-    fig = figures.filter_grid(np.zeros((784, 196), np.float32))
-    assert np.nanmax(np.abs(fig.data[0].z)) == 0
-    assert not fig.layout.shapes
-    with pytest.raises(ValueError, match="dead_units"):
-        figures.filter_grid(np.zeros((784, 4)), np.zeros(3, bool))
-
-
-# ---------------------------------------------------------- reconstructions
-
-
-def test_reconstruction_grid_rows():
-    rng = np.random.default_rng(2)
-    n = 20
-    x = rng.random((n, 28, 28)).astype(np.float32)
-    code = rng.random((n, 196)).astype(np.float32) * (rng.random((n, 196)) > 0.7)
-    code[4] = 0  # an all-zero code: black, not NaN
-    norms = np.linalg.norm(code, axis=1, keepdims=True)
-    code_n = np.divide(code, norms, out=np.zeros_like(code), where=norms > 0)
-    out = rng.random((n, 28, 28)).astype(np.float32)
-    index = np.arange(100, 100 + n, dtype=np.int32)
-    fig = figures.reconstruction_grid(x, code, code_n, out, index)
-    (hm,) = fig.data
-    z, custom = np.asarray(hm.z), np.asarray(hm.customdata)
-    assert z.shape == (4 * 30 - 2, n * 30 - 2)
-
-    def tile(row, i):
-        return z[row * 30 : row * 30 + 28, i * 30 : i * 30 + 28]
-
-    for i in (0, 4, n - 1):
-        np.testing.assert_allclose(tile(0, i), x[i], rtol=1e-6)
-        np.testing.assert_allclose(tile(3, i), out[i], rtol=1e-6)
-        h = code[i].reshape(14, 14).astype(np.float64)
-        want = np.kron(h / h.max() if h.max() > 0 else h, np.ones((2, 2)))
-        np.testing.assert_allclose(tile(1, i), want, rtol=1e-6)
-        assert custom[40, i * 30 + 3, 0] == index[i]
-    assert (tile(1, 4) == 0).all() and (tile(2, 4) == 0).all()
-    assert not np.isnan(tile(2, 0)).any() and np.nanmax(z) <= 1
-    assert list(fig.layout.yaxis.ticktext) == ["original", "code h", "h / ||h||", "reconstruction"]
-    assert list(fig.layout.xaxis.ticktext) == [str(i) for i in index]
 
 
 # ----------------------------------------------------------------- cosine
@@ -222,10 +171,10 @@ def test_reconstruction_grid_rows():
 def test_cosine_boxes_use_the_stats():
     rng = np.random.default_rng(3)
     same, diff = make_box(rng), make_box(rng)
-    fig = figures.cosine_boxes(same, diff)
+    fig = charts.cosine_boxes(same, diff)
     boxes = [t for t in fig.data if t.type == "box"]
     assert len(boxes) == 20
-    col = {c: i for i, c in enumerate(figures.BOX_COLUMNS)}
+    col = {c: i for i, c in enumerate(charts.BOX_COLUMNS)}
     for panel, stats in ((0, same), (1, diff)):
         for d in range(10):
             b = boxes[panel * 10 + d]
@@ -233,7 +182,7 @@ def test_cosine_boxes_use_the_stats():
             for key in ("q1", "median", "q3", "lowerfence", "upperfence", "mean"):
                 assert getattr(b, key)[0] == stats[d, col[key]]
             assert b.boxpoints is False
-            assert b.marker.color == figures.DIGIT_COLORS[d]
+            assert b.marker.color == style.DIGIT_COLORS[d]
     assert [a.text for a in fig.layout.annotations] == ["same digit", "different digit"]
     assert list(fig.layout.yaxis.range) == [0, 1]
 
@@ -241,11 +190,11 @@ def test_cosine_boxes_use_the_stats():
 def test_cosine_boxes_expand_below_zero_and_skip_empty_digits():
     rng = np.random.default_rng(4)
     same = make_box(rng)
-    same[2, figures.BOX_COLUMNS.index("lowerfence")] = -0.3
-    same[2, figures.BOX_COLUMNS.index("min")] = -0.4
+    same[2, charts.BOX_COLUMNS.index("lowerfence")] = -0.3
+    same[2, charts.BOX_COLUMNS.index("min")] = -0.4
     diff = make_box(rng)
     diff[9] = 0  # a digit with no pairs
-    fig = figures.cosine_boxes(same, diff)
+    fig = charts.cosine_boxes(same, diff)
     assert len([t for t in fig.data if t.type == "box"]) == 19
     assert fig.layout.yaxis.range[0] == pytest.approx(-0.4)
 
@@ -258,7 +207,7 @@ def test_tsne_map_one_trace_per_digit():
     labels = rng.integers(0, 10, 300).astype(np.uint8)
     labels[labels == 7] = 8  # a digit absent from the sample still has its (empty) legend entry
     emb = rng.normal(size=(300, 2)).astype(np.float32)
-    fig = figures.tsne_map(emb, labels, "t-SNE of h")
+    fig = charts.tsne_map(emb, labels, "t-SNE of h")
     assert len(fig.data) == 10 and all(t.type == "scattergl" for t in fig.data)
     for d, t in enumerate(fig.data):
         assert t.name == str(d)
@@ -283,7 +232,7 @@ def make_silhouettes(n: int = 500, seed: int = 6):
 def test_silhouette_panels():
     samples, labels = make_silhouettes()
     means = samples.mean(axis=1).astype(np.float64)
-    fig = figures.silhouette_panels(samples, labels, KS, "raw code h", means=means, max_points=50)
+    fig = charts.silhouette_panels(samples, labels, KS, "raw code h", means=means, max_points=50)
     xaxes = [k for k in fig.layout if k.startswith("xaxis")]
     assert len(xaxes) == 9
     assert [a.text for a in fig.layout.annotations][:9] == [f"k = {k}" for k in KS]
@@ -310,14 +259,14 @@ def test_silhouette_panels_default_means_and_single_cluster():
     samples, labels = make_silhouettes(n=30)
     labels[:] = 0
     samples[0, 0] = -0.5  # a strongly negative silhouette widens the axis instead of hiding
-    fig = figures.silhouette_panels(samples, labels, KS, "one cluster")
+    fig = charts.silhouette_panels(samples, labels, KS, "one cluster")
     np.testing.assert_allclose([s.x0 for s in fig.layout.shapes], samples.mean(axis=1), rtol=1e-6)
     assert fig.layout.xaxis.range[0] == pytest.approx(-0.5)
 
 
 def test_silhouette_vs_k():
     raw, norm = np.linspace(0.1, 0.2, 9), np.linspace(0.3, 0.1, 9)
-    fig = figures.silhouette_vs_k(raw, norm, KS)
+    fig = charts.silhouette_vs_k(raw, norm, KS)
     assert len(fig.data) == 2 and fig.data[0].name != fig.data[1].name
     assert list(fig.data[0].x) == list(KS)
     np.testing.assert_allclose(fig.data[1].y, norm)
@@ -328,25 +277,12 @@ def test_silhouette_vs_k():
 # ------------------------------------------------------- per-unit statistics
 
 
-def test_l0_histogram_counts():
-    rng = np.random.default_rng(7)
-    l0 = rng.integers(0, 40, 1000).astype(np.int16)
-    fig = figures.l0_histogram(l0)
-    (bar,) = fig.data
-    np.testing.assert_array_equal(bar.y, np.bincount(l0))
-    assert sum(bar.y) == 1000
-    assert fig.layout.shapes[0].x0 == pytest.approx(l0.mean())
-    assert_titled(fig)
-    zero = figures.l0_histogram(np.zeros(5, np.int16), n_units=196)
-    assert len(zero.data[0].x) == 197 and zero.data[0].y[0] == 5
-
-
 def test_unit_frequency_bars():
     rng = np.random.default_rng(8)
     freq = rng.random(196).astype(np.float32)
     freq[[5, 9]] = 0
     dead, dense = freq == 0, freq > 0.5
-    fig = figures.unit_frequency_bars(freq, dead, dense)
+    fig = charts.unit_frequency_bars(freq, dead, dense)
     assert len(fig.data) == 3
     dense_t, other_t, dead_t = fig.data
     assert len(dense_t.x) == dense.sum() and len(dead_t.x) == 2 and len(other_t.x) == 196 - 2 - dense.sum()
@@ -362,49 +298,29 @@ def test_unit_frequency_bars():
     assert_no_nan(fig)
 
 
-def test_full_size_figures_serialise_and_stay_light():
-    """At the real sizes (10,000 test images, 196 units) the figures' JSON stays small enough to send."""
+def test_full_size_silhouettes_serialise_and_stay_light():
+    """At the real size (10,000 test images) the figure's JSON stays small enough to send."""
     samples, labels = make_silhouettes(n=10_000)
-    sil = figures.silhouette_panels(samples, labels, KS, "raw code h")
+    sil = charts.silhouette_panels(samples, labels, KS, "raw code h")
     assert len(sil.to_json()) < 1_000_000
-    rng = np.random.default_rng(9)
-    grid = figures.filter_grid(rng.normal(size=(784, 196)).astype(np.float32), rng.random(196) < 0.1)
-    assert len(grid.data) == 1 and len(grid.to_json()) < 5_000_000
 
 
-# ------------------------------------------------------------ unit explorer and frontier
-
-
-def test_clickable_filter_grid_has_one_target_per_unit_on_its_tile():
-    W1 = np.random.default_rng(0).normal(size=(784, 12))
-    fig = figures.filter_grid(W1, np.zeros(12, bool), selected=5, clickable=True)
-    heat, targets = fig.data[0], fig.data[1]
-    assert list(targets.customdata) == list(range(12))
-    for x, y, u in zip(targets.x, targets.y, targets.customdata):
-        assert heat.customdata[int(y)][int(x)] == u  # each marker sits on its own unit's tile
-    assert [s.name for s in fig.layout.shapes] == ["selected unit 5"]
-    assert len(figures.filter_grid(W1).data) == 1  # not clickable: the heatmap only
+# ------------------------------------------------- unit explorer and frontier
 
 
 def test_unit_activation_histogram_counts_silent_and_active_images():
     hist = np.array([5, 3, 0, 2])
-    fig = figures.unit_activation_histogram(hist, 2.0, 100, 7)
+    fig = charts.unit_activation_histogram(hist, 2.0, 100, 7)
     assert fig.data[0].y == (90,) and list(fig.data[1].y) == [5, 3, 0, 2]
     assert np.allclose(fig.data[1].x, [0.25, 0.75, 1.25, 1.75])
     assert "10.0% of the 100" in fig.layout.title.text
-    dead = figures.unit_activation_histogram(np.zeros(4), 0.0, 100, 1)
+    dead = charts.unit_activation_histogram(np.zeros(4), 0.0, 100, 1)
     assert len(dead.data) == 1 and "0.0%" in dead.layout.title.text
 
 
-def test_unit_digit_bars_and_digit_tiles():
-    fig = figures.unit_digit_bars(np.linspace(0, 0.9, 10), 3)
+def test_unit_digit_bars():
+    fig = charts.unit_digit_bars(np.linspace(0, 0.9, 10), 3)
     assert list(fig.data[0].x) == [str(d) for d in range(10)] and fig.data[0].y[-1] == pytest.approx(0.9)
-    imgs = np.random.default_rng(1).random((5, 28, 28))
-    tiles = figures.digit_tiles(imgs, [f"image {i}" for i in range(5)], "top", n_cols=4)
-    z = np.asarray(tiles.data[0].z, dtype=float)
-    assert z.shape == (2 * 30 - 2, 4 * 30 - 2)
-    np.testing.assert_array_equal(z[30:58, 0:28], imgs[4])
-    assert tiles.data[0].customdata[30][0] == "image 4"
 
 
 def test_frontier_has_one_point_per_cell_and_the_front():
@@ -413,7 +329,7 @@ def test_frontier_has_one_point_per_cell_and_the_front():
         r["l0_mean_test"] = r["density_test"] * 196
         r["mse_test"] = r["loss_test"]
     front = [0, 3]
-    fig = figures.frontier(rows, front, selected=(rows[2]["lambda_k"], rows[2]["lambda_a"]))
+    fig = charts.frontier(rows, front, selected=(rows[2]["lambda_k"], rows[2]["lambda_a"]))
     points = [t for t in fig.data if t.mode == "markers" and t.name.startswith("λ_a")]
     assert sum(len(t.x) for t in points) == len(rows)
     cells = {tuple(c) for t in points for c in t.customdata}
@@ -422,3 +338,4 @@ def test_frontier_has_one_point_per_cell_and_the_front():
     assert sorted(line.x) == sorted(rows[i]["l0_mean_test"] for i in front)
     ring = next(t for t in fig.data if t.name == "selected model")
     assert ring.x == (rows[2]["l0_mean_test"],)
+    assert fig.layout.height is None and charts.frontier(rows, front, height=560).layout.height == 560

@@ -1,0 +1,109 @@
+"""Reading the cache for the dashboard: the grid's cells, one cell's arrays, the job's live state.
+
+Everything here is cached per server by the store's change token (a listing
+of the entries' manifest times that opens no file), so a rerun whose cache
+did not change reads nothing from disk. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import streamlit as st
+
+from core.config import SweepGrid, same_lambda
+from core.results import CellSummary, CellView, find, load_view, scan
+from core.store import ModelStore
+
+Cell = tuple[float, float]
+
+
+@st.cache_resource
+def get_store() -> ModelStore:
+    return ModelStore(os.environ.get("MODELS_CACHE") or None)
+
+
+def token() -> tuple:
+    return get_store().change_token()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _scan(root: str, token: tuple) -> dict[Cell, CellSummary]:
+    return scan(ModelStore(root))
+
+
+@st.cache_resource(max_entries=12, show_spinner="Loading this model…")  # shared, read-only: no copy per rerun
+def _view(root: str, token: tuple, summary: CellSummary) -> CellView | None:
+    return load_view(ModelStore(root), summary)
+
+
+def cells() -> dict[Cell, CellSummary]:
+    """Every trained cell in the cache (cached until the cache changes)."""
+    store = get_store()
+    return _scan(str(store.root), token())
+
+
+def summary(lambda_k: float, lambda_a: float) -> CellSummary | None:
+    """The listed cell (lambda_k, lambda_a), or None if it has no model yet."""
+    return find(cells(), lambda_k, lambda_a)
+
+
+def view(lambda_k: float, lambda_a: float) -> CellView | None:
+    """The cell's arrays once its fast stage is done (with the maps once they are), else None."""
+    s = summary(lambda_k, lambda_a)
+    if s is None or not s.ready:
+        return None
+    store = get_store()
+    return _view(str(store.root), token(), s)
+
+
+def readiness(lambda_k: float, lambda_a: float) -> str:
+    """'missing', 'trained', 'fast' or 'complete'."""
+    s = summary(lambda_k, lambda_a)
+    return "missing" if s is None else s.readiness
+
+
+def ready_cells() -> list[Cell]:
+    """The cells every page but the maps can show."""
+    return [c for c, s in cells().items() if s.ready]
+
+
+def grid() -> SweepGrid:
+    """The sliders' values: the default grid plus every cell in the cache."""
+    default = SweepGrid.default()
+    have = cells()
+    return SweepGrid(
+        lambda_k=default.lambda_k + tuple(k for k, _ in have),
+        lambda_a=default.lambda_a + tuple(a for _, a in have),
+    )
+
+
+# ------------------------------------------------------------- the job, live
+def job() -> dict[str, Any] | None:
+    """The preparation job's state (see `ModelStore.job`); read afresh: it changes every second."""
+    return get_store().job()
+
+
+def progress() -> list[dict[str, Any]]:
+    """The live progress of every cell being trained or analysed."""
+    return list(get_store().progress().values())
+
+
+def progress_of(lambda_k: float, lambda_a: float) -> dict[str, Any] | None:
+    return next(
+        (p for p in progress() if same_lambda(p["lambda_k"], lambda_k) and same_lambda(p["lambda_a"], lambda_a)),
+        None,
+    )
+
+
+def eta_of(lambda_k: float, lambda_a: float, stage: str) -> float | None:
+    """About how many seconds until the running job has done `stage` ("fast" or "slow") of this cell."""
+    j = job()
+    if not j or j.get("state") not in ("running", "stopping"):
+        return None
+    for key, seconds in (j.get("eta_by_task") or {}).items():
+        k, a, s = key.split("|")
+        if s == stage and same_lambda(float(k), lambda_k) and same_lambda(float(a), lambda_a):
+            return float(seconds)
+    return None

@@ -1,0 +1,34 @@
+"""The look every figure shares: colours, the Plotly template, the legend, and the options pages pass.
+
+Colours are colour-blind safe: the `Safe` qualitative palette for the ten
+digits, Okabe-Ito blue/vermillion for two-series lines (with a second cue,
+dash and marker symbol), vermillion also for "look here" marks.
+"""
+
+from __future__ import annotations
+
+import plotly.express as px
+import plotly.graph_objects as go
+
+DIGIT_COLORS = tuple(px.colors.qualitative.Safe[:10])  # colour of digit d is DIGIT_COLORS[d]
+BLUE = "#0072B2"  # Okabe-Ito blue: first series of a two-series chart
+VERMILLION = "#D55E00"  # Okabe-Ito vermillion: second series, and "look here" marks
+ORANGE = "#E69F00"  # Okabe-Ito orange: a third category
+MEAN_LINE = "red"  # DESIGN §1: the classic silhouette plot's dashed red mean line
+GREYS = [[0.0, "black"], [1.0, "white"]]
+TEMPLATE = "plotly_white"
+LEGEND_TOP = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)  # one row above the plot
+
+
+def finish(fig: go.Figure, title: str, **layout) -> go.Figure:
+    """Title, template and any other layout options in one update; options given as None are left out.
+
+    Builders pass the pages' options (height=, margin=) through here, so a page never edits a finished figure.
+    """
+    fig.update_layout(title=dict(text=title), template=TEMPLATE, **{k: v for k, v in layout.items() if v is not None})
+    return fig
+
+
+def note(fig: go.Figure, text: str) -> None:
+    """A line of text in the middle of an empty figure (why there is nothing to see)."""
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)

@@ -1,0 +1,216 @@
+"""The analysis's names in one place: its stages, the names of its arrays, and its typed metadata.
+
+An analysed cache entry holds two stages, each its own pair of files covered
+by the entry's manifest (see `core.store`):
+
+* the fast stage (a few seconds a model): losses split in terms, densities,
+  per-unit statistics, reconstructions, cosine similarities — everything but
+  the maps;
+* the slow stage (tens of seconds): the t-SNE maps and the K-means silhouettes.
+
+Every producer (`core.analysis`) and consumer (results, figures, pages, CSV)
+of an array names it with a constant below, so one search finds them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Stage = Literal["fast", "slow"]
+STAGES: tuple[Stage, ...] = ("fast", "slow")
+# What a cell of the grid has on disk, in order: nothing, a trained model, its fast stage, both stages.
+Readiness = Literal["missing", "trained", "fast", "complete"]
+SPACES = ("raw", "normalised")  # the code h, and h / ||h||
+Space = Literal["raw", "normalised"]
+
+# ------------------------------------------------------------- fast stage arrays
+L0_TRAIN = "l0_train"  # (60000,) int16: active units per training image
+L0_TEST = "l0_test"  # (10000,) int16: active units per test image
+L0_HIST_TRAIN = "l0_hist_train"  # (units + 1,) int32: histogram of L0_TRAIN
+UNIT_FREQUENCY_TEST = "unit_frequency_test"  # (units,) float32: fraction of test images a unit fires on
+UNIT_MEAN_TEST = "unit_mean_test"  # (units,) float32: a unit's mean activation over the test set
+DEAD_UNITS = "dead_units"  # (units,) bool: fires on no test image
+DENSE_UNITS = "dense_units"  # (units,) bool: fires on more than half of the test images
+UNIT_LABEL_FREQUENCY = "unit_label_frequency"  # (units, 10) float32: how often a unit fires per digit
+UNIT_HIST = "unit_hist"  # (units, 30) int32: histogram of a unit's non-zero activations
+UNIT_HIST_MAX = "unit_hist_max"  # (units,) float32: the histogram's upper edge
+UNIT_TOP_INDEX = "unit_top_index"  # (units, 16) int32: test images that excite a unit most
+UNIT_TOP_VALUE = "unit_top_value"  # (units, 16) float32: their activations
+UNIT_LABEL_MEAN = "unit_label_mean"  # (units, 10) float32: a unit's mean activation per digit
+TOP_POOL_INDEX = "top_pool_index"  # (p,) int32: every test image some top list names
+TOP_POOL_IMAGES = "top_pool_images"  # (p, 28, 28) uint8: those images
+LABELS_TEST = "labels_test"  # (10000,) uint8: the test digits' labels
+RECON_INDEX = "recon_index"  # (20,) int32: the reconstructed test images
+RECON_INPUT = "recon_input"  # (20, 28, 28) float32
+RECON_CODE = "recon_code"  # (20, units) float32: h
+RECON_CODE_NORMALISED = "recon_code_normalised"  # (20, units) float32: h / ||h||
+RECON_OUTPUT = "recon_output"  # (20, 28, 28) float32
+COS_SAME_BOX = "cos_same_box"  # (10, len(BOX_COLUMNS)) float64: same-label cosine box statistics
+COS_DIFF_BOX = "cos_diff_box"  # (10, len(BOX_COLUMNS)) float64: different-label ones
+
+FAST_ARRAYS = (
+    L0_TRAIN,
+    L0_TEST,
+    L0_HIST_TRAIN,
+    UNIT_FREQUENCY_TEST,
+    UNIT_MEAN_TEST,
+    DEAD_UNITS,
+    DENSE_UNITS,
+    UNIT_LABEL_FREQUENCY,
+    UNIT_HIST,
+    UNIT_HIST_MAX,
+    UNIT_TOP_INDEX,
+    UNIT_TOP_VALUE,
+    UNIT_LABEL_MEAN,
+    TOP_POOL_INDEX,
+    TOP_POOL_IMAGES,
+    LABELS_TEST,
+    RECON_INDEX,
+    RECON_INPUT,
+    RECON_CODE,
+    RECON_CODE_NORMALISED,
+    RECON_OUTPUT,
+    COS_SAME_BOX,
+    COS_DIFF_BOX,
+)
+
+
+# ------------------------------------------------------------- slow stage arrays
+def tsne_array(space: str) -> str:
+    """(10000, 2) float32: the t-SNE map of the test codes in `space`."""
+    return f"tsne_{space}"
+
+
+def kmeans_labels_array(space: str) -> str:
+    """(len(kmeans_ks), 10000) int8: the K-means clusters for every k."""
+    return f"kmeans_labels_{space}"
+
+
+def silhouette_array(space: str) -> str:
+    """(len(kmeans_ks), 10000) float32: every test code's silhouette for every k."""
+    return f"silhouette_{space}"
+
+
+def silhouette_mean_array(space: str) -> str:
+    """(len(kmeans_ks),) float64: the mean silhouette for every k."""
+    return f"silhouette_mean_{space}"
+
+
+_SLOW_NAMES = (tsne_array, kmeans_labels_array, silhouette_array, silhouette_mean_array)
+SLOW_ARRAYS = tuple(name(space) for space in SPACES for name in _SLOW_NAMES)
+STAGE_ARRAYS: dict[Stage, tuple[str, ...]] = {"fast": FAST_ARRAYS, "slow": SLOW_ARRAYS}
+
+
+# ------------------------------------------------------------------ metadata
+@dataclass(frozen=True)
+class LossTerms:
+    """A loss over a whole set, split into its terms: total = mse + activity + kernel.
+
+    Args:
+        mse: the reconstruction error.
+        activity: lambda_a * sum(h^2) / n.
+        kernel: lambda_k * sum(W1^2).
+        total: their sum, what Keras reports as the loss.
+    """
+
+    mse: float
+    activity: float
+    kernel: float
+    total: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LossTerms:
+        return cls(**{k: float(d[k]) for k in ("mse", "activity", "kernel", "total")})
+
+
+class _Meta:
+    """What both stages' metadata do."""
+
+    seconds: dict[str, float]
+
+    @property
+    def seconds_total(self) -> float:
+        return round(sum(self.seconds.values()), 3)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class FastMeta(_Meta):
+    """The fast stage's scalars (DESIGN §1, analyses 1-2, and the unit statistics' counts).
+
+    Args:
+        version, config: the analysis version and `AnalysisConfig.to_dict()` it was made with.
+        loss_train, loss_test: the loss of the final weights over the whole set, split into its terms.
+        density_*: fraction of non-zero code entries (what the original called sparsity).
+        sparsity_*: 1 - density.
+        l0_mean_*: mean number of active units per image.
+        n_dead_units, n_dense_units: units firing on no test image / on more than half of them.
+        mean_activation_test: mean of h over the test set.
+        n_zero_codes_test, n_zero_codes_cosine: all-zero codes among the test images / the cosine subset.
+        seconds: each step's wall time.
+    """
+
+    version: int
+    config: dict[str, Any]
+    loss_train: LossTerms
+    loss_test: LossTerms
+    density_train: float
+    sparsity_train: float
+    l0_mean_train: float
+    density_test: float
+    sparsity_test: float
+    l0_mean_test: float
+    n_dead_units: int
+    n_dense_units: int
+    mean_activation_test: float
+    n_zero_codes_test: int
+    n_zero_codes_cosine: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FastMeta:
+        """From `to_dict()`'s JSON; KeyError/TypeError/ValueError when a field is missing or malformed."""
+        loss = {k: LossTerms.from_dict(d[k]) for k in ("loss_train", "loss_test")}
+        ints = ("version", "n_dead_units", "n_dense_units", "n_zero_codes_test", "n_zero_codes_cosine")
+        floats = (
+            "density_train",
+            "sparsity_train",
+            "l0_mean_train",
+            "density_test",
+            "sparsity_test",
+            "l0_mean_test",
+            "mean_activation_test",
+        )
+        if not isinstance(d["config"], dict):
+            raise TypeError("config must be an object")
+        return cls(
+            config=d["config"],
+            seconds={str(k): float(v) for k, v in d.get("seconds", {}).items()},
+            **loss,
+            **{k: int(d[k]) for k in ints},
+            **{k: float(d[k]) for k in floats},
+        )
+
+
+@dataclass(frozen=True)
+class SlowMeta(_Meta):
+    """The slow stage's settings and timings (the maps' numbers are all arrays)."""
+
+    version: int
+    config: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SlowMeta:
+        if not isinstance(d["config"], dict):
+            raise TypeError("config must be an object")
+        return cls(int(d["version"]), d["config"], {str(k): float(v) for k, v in d.get("seconds", {}).items()})
+
+
+META_TYPES = {"fast": FastMeta, "slow": SlowMeta}

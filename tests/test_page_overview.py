@@ -1,0 +1,78 @@
+"""The overview page: renders, follows the sliders, offers its CSV; a model not ready yet says what is going on."""
+
+from apptest import (
+    app,
+    arr,
+    assert_renders,
+    assert_sliders_change_figures,
+    charts,
+    csv_buttons,
+    fake_job,
+    fake_training,
+    task,
+    texts,
+)
+
+
+def test_the_overview_renders_without_exception(tiny_cache, monkeypatch):
+    assert_renders(app(tiny_cache, monkeypatch, page="overview"), "overview")
+
+
+def test_the_sliders_change_the_overviews_figures(tiny_cache, monkeypatch):
+    assert_sliders_change_figures(app(tiny_cache, monkeypatch, page="overview"))
+
+
+def test_the_overview_offers_its_data_as_csv(tiny_cache, monkeypatch):
+    buttons = csv_buttons(app(tiny_cache, monkeypatch, page="overview"))
+    assert len(buttons) == 2 and all("(CSV)" in b for b in buttons)
+
+
+def test_the_overview_needs_only_the_fast_stage(fast_only_cache, monkeypatch):
+    at = app(fast_only_cache, monkeypatch, page="overview")
+    assert_renders(at, "overview")
+    assert at.metric and not at.info
+
+
+def test_a_model_not_prepared_says_so_and_offers_one_button(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch, {"lambda_k": "1.1e-05", "lambda_a": "0"})
+    assert not at.exception
+    assert any("λ_k = 1.1e-05, λ_a = 0 has not been prepared yet" in i for i in texts(at.info))
+    assert [b.label for b in at.main.button] == ["Prepare this model now (then the rest of the grid)"]
+    assert charts(at) == []
+
+
+def test_while_the_job_works_on_the_model_the_page_says_when_it_is_ready(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    fake_job(root, eta_by_task={task(0.0, 0.0, "fast"): 42.0, task(0.0, 0.0, "slow"): 300.0})
+    at = app(root, monkeypatch)
+    assert not at.exception
+    assert texts(at.info) == ["This model is being prepared; ready in about 40 s."]
+    assert not at.main.button, "no second Prepare while the job runs"
+    assert charts(at) == []
+
+
+def test_the_overview_shows_the_network_learning_live(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    fake_job(root, eta_by_task={task(0.0, 0.0, "fast"): 42.0})
+    fake_training(root, (0.0, 0.0), epochs=5)
+    at = app(root, monkeypatch)
+    assert not at.exception
+    assert texts(at.info) == ["This model is being prepared: training, epoch 5; ready in about 40 s."]
+    (live,) = charts(at)
+    assert live["layout"]["title"]["text"] == "Live: the network is learning — epoch 5"
+    assert len(live["data"]) == 2 and all(len(arr(t["y"])) == 5 for t in live["data"])
+    assert arr(live["data"][0]["y"])[-1] < arr(live["data"][0]["y"])[0]  # the losses written, as written
+    fake_training(root, (0.0, 0.0), epochs=6)  # the next epoch lands
+    at.run()
+    assert [len(arr(t["y"])) for t in charts(at)[0]["data"]] == [6, 6]
+    assert charts(at)[0]["layout"]["title"]["text"].endswith("epoch 6")
+
+
+def test_live_curves_are_only_those_of_the_selected_model(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    fake_job(root, eta_by_task={task(0.0, 0.0, "fast"): 42.0})
+    fake_training(root, (1e-3, 0.0), epochs=5)  # another model trains
+    at = app(root, monkeypatch)
+    assert not at.exception
+    assert texts(at.info) == ["This model is being prepared; ready in about 40 s."]
+    assert charts(at) == []
