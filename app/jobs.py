@@ -125,12 +125,18 @@ def sidebar_panel(sel: Selection) -> None:
             _panel(sel)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _map_figure(lambda_k: tuple, lambda_a: tuple, states: tuple, selected: tuple):
+    """The readiness map, built once per grid state and selection (a rerun that changes neither reuses it)."""
+    return look.readiness_map(lambda_k, lambda_a, dict(states), selected)
+
+
 def _grid_map(sel: Selection, on_select) -> tuple[int, int, int]:
     """Draw the readiness map; (models ready, with their maps, in the grid)."""
     g = cache.grid()
     states = _states()
     st.plotly_chart(
-        look.readiness_map(g.lambda_k, g.lambda_a, states, sel.cell),
+        _map_figure(g.lambda_k, g.lambda_a, tuple(sorted(states.items())), sel.cell),
         width="stretch",
         key="readiness_map",
         on_select=on_select,
