@@ -52,10 +52,13 @@ def _idle(sel: Selection, stage: str) -> None:
     if st.button(label, type="primary", icon=":material/play_arrow:", key="job-cell"):
         jobs.ask([sel.cell])
         st.rerun()
-    st.caption(
-        "Training one model takes about a minute on a laptop; the first one is shown learning, live. "
-        "Every other model of the grid follows, while you look around."
-    )
+    if stage == "slow":
+        st.caption("Computing a model's two maps takes about a minute; this page shows them when they are ready.")
+    else:
+        st.caption(
+            "Training one model takes about a minute on a laptop; the first one is shown learning, live. "
+            "Every other model of the grid follows, while you look around."
+        )
 
 
 @st.fragment(run_every=1.0)

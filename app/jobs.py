@@ -143,6 +143,10 @@ def _grid_map(sel: Selection, on_select) -> tuple[int, int, int]:
         selection_mode="points",
         config={"displayModeBar": False},
     )
+    st.caption(
+        ":blue[●] ready, light :blue[●] ready but for its maps, :orange[●] being prepared, ○ not yet. "
+        "Click a dot to choose that model."
+    )
     n_ready = sum(s in ("fast", "complete") for s in states.values())
     return n_ready, sum(s == "complete" for s in states.values()), len(g.lambda_k) * len(g.lambda_a)
 

@@ -95,7 +95,14 @@ def test_every_page_in_a_real_browser(server, chromium, tmp_path):
         now_k = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["lambda_k"][0]
         assert now_k != start_k, f"{name}: the URL did not follow the slider"
         assert page.locator(MAIN + " .js-plotly-plot").count() >= 1, f"{name}: no figure after moving λ_k"
-        assert first_figure_data(page) != before, f"{name}: the figure did not change with λ_k"
+        # the URL changes with the slider, the figure when the rerun's delta arrives: wait for it, a while
+        changed = False
+        for _ in range(50):
+            if first_figure_data(page) != before:
+                changed = True
+                break
+            page.wait_for_timeout(200)
+        assert changed, f"{name}: the figure did not change with λ_k"
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
     assert not errors, errors
     # the dashboard shows cached models without TensorFlow (about 1.5 GB and 5 s per process)
