@@ -32,7 +32,7 @@ def check_lambda(name: str, value: Any) -> float:
         raise ConfigError(f"{name} must be a finite number, got {value!r}.")
     if v < 0:
         raise ConfigError(f"{name} must be zero or positive, got {value!r}.")
-    if not math.isfinite(float(np.float32(v))):
+    if v > float(np.finfo(np.float32).max):  # training computes in float32
         raise ConfigError(f"{name} is too large to train with, got {value!r}.")
     return v + 0.0  # -0.0 becomes 0.0: one key per cell
 

@@ -64,3 +64,15 @@ def test_grid_rejects_empty_and_negative():
         SweepGrid(lambda_k=())
     with pytest.raises(ConfigError, match="zero or positive"):
         SweepGrid(lambda_a=(-1.0,))
+
+
+def test_minus_zero_is_the_same_cell_as_zero_and_float32_overflow_is_refused():
+    import math
+
+    from core.config import ConfigError, ModelConfig, check_lambda, same_lambda
+
+    assert math.copysign(1.0, check_lambda("lambda_k", "-0")) == 1.0  # one key per cell
+    assert ModelConfig(lambda_k=-0.0).to_dict() == ModelConfig(lambda_k=0.0).to_dict()
+    assert same_lambda(1.1111111111111112e-05, float("1.111111e-05")) and not same_lambda(1e-5, 1.1e-5)
+    with pytest.raises(ConfigError, match="too large"):
+        check_lambda("lambda_k", "1e39")  # finite in float64, infinite in float32
