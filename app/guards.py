@@ -28,7 +28,7 @@ def require_view(sel: Selection, *, maps: bool = False) -> CellView:
     stage = "slow" if view is not None else "fast"
     st.session_state["_waiting"] = (sel.cell, stage)
     jobs.ask_once(sel.cell)
-    if cache.get_store().running_job() is not None or jobs.running():
+    if jobs.running():
         _waiting(sel, stage)
     else:
         _idle(sel, stage)

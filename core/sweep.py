@@ -513,15 +513,18 @@ class _ProcessPool:
 
 
 class _DaskPool:
-    def __init__(self, client, cluster):
-        self.client, self.cluster = client, cluster
+    """Tasks on a dask cluster; a Stop cancels what it submitted (a running task finishes on its worker)."""
+
+    def __init__(self, client):
+        self.client, self.futures = client, []
 
     def submit(self, fn, *args) -> cf.Future:
-        return self.client.submit(fn, *args, pure=False)
+        fut = self.client.submit(fn, *args, pure=False)
+        self.futures.append(fut)
+        return fut
 
     def kill(self) -> None:
-        with contextlib.suppress(Exception):  # noqa: BLE001 - best effort on the way out
-            self.client.cancel(list(self.client.futures.values()) if hasattr(self.client, "futures") else [])
+        self.client.cancel(self.futures)
 
 
 @contextlib.contextmanager
@@ -551,7 +554,7 @@ def _pool(backend: str, scheduler: str | None, n_jobs: int, inline: bool, data: 
         cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
-        yield _DaskPool(client, cluster), client.scatter(data, broadcast=True)
+        yield _DaskPool(client), client.scatter(data, broadcast=True)
     finally:
         client.close()
         if cluster is not None:
@@ -592,7 +595,10 @@ def run_job(
     phases = TASKS[command]
     cells = demo_order(grid, first) if command != "train" else order_cells(grid.cells())
     if first is not None and command == "train":
-        cells = demo_order(SweepGrid((first[0],), (first[1],))) + [c for c in cells if c.cell != first]
+        head = ModelConfig(lambda_k=first[0], lambda_a=first[1])
+        cells = [head] + [
+            c for c in cells if not (same_lambda(c.lambda_k, head.lambda_k) and same_lambda(c.lambda_a, head.lambda_a))
+        ]
     results: dict[tuple[float, float], CellResult] = {}
     queue = TaskQueue.of([], phases)
     # cells with nothing left to do are answered here, without starting a worker

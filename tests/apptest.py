@@ -178,3 +178,34 @@ def assert_waits_for_maps(at, page: str) -> None:
     assert [b.label for b in at.main.button] == ["Compute them now"]
     assert charts(at) == [], f"{page} draws no figure without its maps"
     assert readiness_map(at), "the sidebar's readiness map is there"
+
+
+# ------------------------------------------------ the two maps pages (t-SNE, clusters) without their slow stage
+def check_offers_to_compute_maps(fast_only_cache, monkeypatch, page: str) -> None:
+    at = app(fast_only_cache, monkeypatch, page=page)
+    assert_waits_for_maps(at, page)
+    assert texts(at.info) == ["The maps of the model λ_k = 0, λ_a = 0 have not been computed yet."]
+    assert not at.get("download_button")
+
+
+def check_compute_now_starts_one_job(fast_only_cache, tmp_path, monkeypatch, fake_popen, page: str) -> None:
+    root = copy_cache(fast_only_cache, tmp_path / "cache")  # the button writes the job's log there
+    at = app(root, monkeypatch, {"lambda_k": "0.001", "lambda_a": "0"}, page=page)
+    at.main.button[0].click().run()
+    assert not at.exception
+    assert len(fake_popen) == 1
+    cmd = fake_popen[0]["cmd"]
+    assert cmd[1:4] == ["-m", "core", "prepare"] and str(root) in cmd
+    assert cmd[cmd.index("--first") + 1 : cmd.index("--first") + 3] == ["0.001", "0.0"]
+    assert "Compute them now" not in [b.label for b in at.main.button], "no second job from this page"
+
+
+def check_says_when_maps_are_ready(fast_only_cache, tmp_path, monkeypatch, page: str) -> None:
+    root = copy_cache(fast_only_cache, tmp_path / "cache")
+    fake_job(root, eta_by_task={task(0.0, 0.0, "slow"): 42.0, task(1e-3, 0.0, "slow"): 300.0})
+    at = app(root, monkeypatch, page=page)
+    assert not at.exception
+    assert texts(at.info) == ["This map is being computed; ready in about 40 s."]
+    assert charts(at) == [] and not at.main.button
+    at.select_slider(key="lambda_k").set_value(1e-3).run()
+    assert texts(at.info) == ["This map is being computed; ready in about 5 min."]

@@ -4,13 +4,11 @@ from apptest import (
     app,
     assert_renders,
     assert_sliders_change_figures,
-    assert_waits_for_maps,
     charts,
-    copy_cache,
+    check_compute_now_starts_one_job,
+    check_offers_to_compute_maps,
+    check_says_when_maps_are_ready,
     csv_buttons,
-    fake_job,
-    task,
-    texts,
 )
 
 PAGE = "tsne"
@@ -30,33 +28,15 @@ def test_the_tsne_page_offers_its_data_as_csv(tiny_cache, monkeypatch):
 
 
 def test_without_the_slow_stage_the_tsne_page_offers_to_compute_its_maps(fast_only_cache, monkeypatch):
-    at = app(fast_only_cache, monkeypatch, page=PAGE)
-    assert_waits_for_maps(at, PAGE)
-    assert texts(at.info) == ["The maps of the model λ_k = 0, λ_a = 0 have not been computed yet."]
-    assert not at.get("download_button")
+    check_offers_to_compute_maps(fast_only_cache, monkeypatch, PAGE)
 
 
 def test_compute_them_now_starts_one_job_for_this_model_first(fast_only_cache, tmp_path, monkeypatch, fake_popen):
-    root = copy_cache(fast_only_cache, tmp_path / "cache")  # the button writes the job's log there
-    at = app(root, monkeypatch, {"lambda_k": "0.001", "lambda_a": "0"}, page=PAGE)
-    at.main.button[0].click().run()
-    assert not at.exception
-    assert len(fake_popen) == 1
-    cmd = fake_popen[0]["cmd"]
-    assert cmd[1:4] == ["-m", "core", "prepare"] and str(root) in cmd
-    assert cmd[cmd.index("--first") + 1 : cmd.index("--first") + 3] == ["0.001", "0.0"]
-    assert "Compute them now" not in [b.label for b in at.main.button], "no second job from this page"
+    check_compute_now_starts_one_job(fast_only_cache, tmp_path, monkeypatch, fake_popen, PAGE)
 
 
 def test_while_the_job_computes_the_maps_the_tsne_page_says_when_they_are_ready(fast_only_cache, tmp_path, monkeypatch):
-    root = copy_cache(fast_only_cache, tmp_path / "cache")
-    fake_job(root, eta_by_task={task(0.0, 0.0, "slow"): 42.0, task(1e-3, 0.0, "slow"): 300.0})
-    at = app(root, monkeypatch, page=PAGE)
-    assert not at.exception
-    assert texts(at.info) == ["This map is being computed; ready in about 40 s."]
-    assert charts(at) == [] and not at.main.button
-    at.select_slider(key="lambda_k").set_value(1e-3).run()
-    assert texts(at.info) == ["This map is being computed; ready in about 5 min."]
+    check_says_when_maps_are_ready(fast_only_cache, tmp_path, monkeypatch, PAGE)
 
 
 def test_the_two_maps_show_every_test_digit_once(tiny_cache, monkeypatch):
