@@ -7,14 +7,16 @@ did not change reads nothing from disk. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from typing import Any
 
 import streamlit as st
 
 from core.config import SweepGrid, same_lambda
-from core.results import CellSummary, CellView, find, load_view, scan
-from core.store import ModelStore
+from core.results import CellSummary, CellView, find, load_view, results_table, scan
+from core.store import JOB_FILE, STALE_JOB_SECONDS, ModelStore, _alive
 
 Cell = tuple[float, float]
 
@@ -44,6 +46,20 @@ def cells() -> dict[Cell, CellSummary]:
     return _scan(str(store.root), token())
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)  # shared, read-only
+def _rows(root: str, token: tuple) -> list[dict[str, Any]]:
+    return results_table(_scan(root, token))
+
+
+def rows() -> list[dict[str, Any]]:
+    """The results table of every analysed cell (`core.results.results_table`), until the cache changes."""
+    return _rows(str(get_store().root), token())
+
+
+def same_cell(a: Cell, b: Cell) -> bool:
+    return same_lambda(a[0], b[0]) and same_lambda(a[1], b[1])
+
+
 def summary(lambda_k: float, lambda_a: float) -> CellSummary | None:
     """The listed cell (lambda_k, lambda_a), or None if it has no model yet."""
     return find(cells(), lambda_k, lambda_a)
@@ -64,9 +80,14 @@ def readiness(lambda_k: float, lambda_a: float) -> str:
     return "missing" if s is None else s.readiness
 
 
-def ready_cells() -> list[Cell]:
-    """The cells every page but the maps can show."""
-    return [c for c, s in cells().items() if s.ready]
+def ready_cells(maps: bool = False) -> list[Cell]:
+    """The cells every page but the maps can show (maps: the cells with their maps too)."""
+    return [c for c, s in cells().items() if (s.readiness == "complete" if maps else s.ready)]
+
+
+def identity(view: CellView) -> tuple:
+    """What names a cell's arrays for the figure cache: its entry and how far it is analysed."""
+    return (view.summary.entry, view.summary.readiness)
 
 
 def grid() -> SweepGrid:
@@ -80,9 +101,37 @@ def grid() -> SweepGrid:
 
 
 # ------------------------------------------------------------- the job, live
+@st.cache_data(max_entries=8, show_spinner=False)
+def _job_file(path: str, mtime_ns: int, size: int) -> dict[str, Any] | None:
+    try:
+        with open(path) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
 def job() -> dict[str, Any] | None:
-    """The preparation job's state (see `ModelStore.job`); read afresh: it changes every second."""
-    return get_store().job()
+    """The preparation job's state, as `ModelStore.job` says it; the file is read only when it changed.
+
+    A job that says "running" but whose heartbeat (the file's time) stopped comes back "interrupted".
+    """
+    path = get_store().root / JOB_FILE
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    info = _job_file(str(path), stat.st_mtime_ns, stat.st_size)
+    if info is None:
+        return None
+    age = time.time() - stat.st_mtime
+    if info.get("state") in ("running", "stopping") and not _alive(info, age, STALE_JOB_SECONDS):
+        info = info | {"state": "interrupted"}
+    return info
+
+
+def job_running() -> bool:
+    return (job() or {}).get("state") in ("running", "stopping")
 
 
 def progress() -> list[dict[str, Any]]:

@@ -1,33 +1,133 @@
-"""Page chrome: a page's title and intro, how charts and downloads are drawn, the local test images."""
+"""Page chrome: a page's title and intro, how charts and downloads are drawn, the local test images.
+
+Figures are built once per (what they show, presenter mode) and kept for the server's life
+(`figure`): moving back to a model seen before costs no figure work at all. `chart` draws a
+figure with the dashboard's own template (Streamlit's theme would override its font sizes),
+larger in presenter mode, and during the animation with the animated λ written large on it.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import plotly.graph_objects as go
 import streamlit as st
 
+from app.presentation.style import use_template
 from app.selection import presenting
 
-PRESENTER_FONT = 17  # px: Plotly's default is 12, too small for a projector
-PRESENTER_SCALE = 1.25
+use_template()  # after Streamlit's import, which sets its own default template
+
+PRESENTER_FONT = 18  # px: Plotly's default is 12, too small for a projector
+FIGURES_KEPT = 256  # built figures kept by the server (all sessions), least recently used dropped first
+_SIZED = "_sae_sized"  # marks a figure already enlarged for presenter mode
 
 
-def page_intro(title: str, plain: str, technical: str) -> None:
-    """A page's title, two or three plain sentences, and the technical detail in an expander."""
+def page_intro(title: str, lead: str) -> None:
+    """A page's title and one or two plain lines: the figure follows at once (the rest goes below it: `explain`)."""
     st.title(title)
-    st.markdown(plain)
+    st.markdown(lead)
+
+
+def explain(more: str, technical: str) -> None:
+    """Below the page's main figure: the rest of the plain explanation, and the technical detail in an expander."""
+    if more and not presenting():
+        st.markdown(more)
     if not presenting():
         with st.expander("Technical details"):
             st.markdown(technical)
 
 
-def chart(fig, *, where=st, **kwargs):
-    """st.plotly_chart(fig, width="stretch"), larger in presenter mode; returns its selection event."""
-    if presenting():
-        fig.update_layout(
-            font=dict(size=PRESENTER_FONT),
-            title=dict(font=dict(size=PRESENTER_FONT + 4)),
-            height=int((fig.layout.height or 450) * PRESENTER_SCALE),
-        )
-    return where.plotly_chart(fig, width="stretch", **kwargs)
+@st.cache_resource(show_spinner=False)
+def _figures() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def figure(key: tuple[Hashable, ...], build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure `build()` makes, built once per `key` (what it shows) and presenter mode, and reused.
+
+    key: everything the figure depends on, by identity rather than by content: the cache entry's name
+    and stage, the options on screen. The figure is shared by every session: never edit it after this.
+    """
+    kept, lock = _figures()
+    full = (*key, presenting())
+    with lock:
+        fig = kept.get(full)
+        if fig is not None:
+            kept.move_to_end(full)
+            return fig
+    fig = build()
+    _size(fig)
+    with lock:
+        kept[full] = fig
+        while len(kept) > FIGURES_KEPT:
+            kept.popitem(last=False)
+    return fig
+
+
+def figures_built() -> int:
+    """How many figures the server keeps (for tests)."""
+    return len(_figures()[0])
+
+
+def _size(fig: go.Figure) -> None:
+    """Presenter mode: tick labels, legends, axis titles and hover text at PRESENTER_FONT px, titles larger."""
+    if getattr(fig, _SIZED, False) or not presenting():
+        return
+    fig.update_layout(
+        font_size=PRESENTER_FONT,
+        title_font_size=PRESENTER_FONT + 4,
+        legend_font_size=PRESENTER_FONT,
+        hoverlabel_font_size=PRESENTER_FONT,
+    )
+    for ann in fig.layout.annotations:  # subplot titles and labels that set their own size
+        if ann.font.size is not None and ann.font.size < PRESENTER_FONT:
+            ann.font.size = PRESENTER_FONT
+    setattr(fig, _SIZED, True)
+
+
+def playing_label() -> str | None:
+    """While the animation plays: the animated λ as it should be written on the figure, else None."""
+    anim = st.session_state.get("_anim")
+    if not anim:
+        return None
+    from app.presentation.text import fmt
+
+    axis = anim["axis"]
+    value = st.session_state.get(axis)
+    return None if value is None else f"{'λ_k' if axis == 'lambda_k' else 'λ_a'} = {fmt(value)}"
+
+
+def _with_label(fig: go.Figure, label: str) -> go.Figure:
+    """A copy of `fig` with `label` written large in its top-right corner (the shared figure stays as it is)."""
+    out = go.Figure(fig)
+    out.add_annotation(
+        text=f"<b>{label}</b>",
+        xref="paper",
+        yref="container",
+        x=1.0,
+        y=1.0,
+        xanchor="right",
+        yanchor="top",
+        showarrow=False,
+        font=dict(size=2 * PRESENTER_FONT, color="#D55E00"),
+        bgcolor="rgba(255,255,255,0.85)",
+    )
+    return out
+
+
+def chart(fig: go.Figure, *, where=st, main: bool = False, **kwargs):
+    """Draw a figure across its column; returns its selection event if `on_select` is given.
+
+    main: the page's main figure, on which the animation writes the λ it is showing.
+    """
+    _size(fig)
+    label = playing_label() if main else None
+    if label:
+        fig = _with_label(fig, label)
+    return where.plotly_chart(fig, width="stretch", theme=None, **kwargs)
 
 
 def download(label: str, make, file_name: str, *, where=st) -> None:

@@ -38,7 +38,7 @@ def _server() -> dict:
 def running() -> bool:
     server = _server()
     proc = server["proc"]
-    return cache.get_store().running_job() is not None or (proc is not None and proc.poll() is None)
+    return cache.job_running() or (proc is not None and proc.poll() is None)
 
 
 def ask(cells: list[tuple[float, float]]) -> str:

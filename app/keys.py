@@ -44,7 +44,9 @@ TABLE = (
     SessionKey("tour-", "the tour's buttons (back, next, finish, end, show, start)", prefix=True),
     SessionKey("anim_axis", "which λ Play steps through", keep=True),
     SessionKey("anim-", "the animation's Play and Stop buttons", prefix=True),
-    SessionKey("_anim", "the animation while it plays: its axis and last step"),
+    SessionKey("_anim", "the animation while it plays: its axis, last step, and the λ last drawn in full"),
+    SessionKey("_maps_page", "the open page needs models with maps (the animation steps through those)"),
+    SessionKey("_tour_skipped", "tour steps skipped on the way to this one (no model for them is ready)"),
     # preparation
     SessionKey("job-", "the preparation job's buttons (prepare, stop, resume, compute)", prefix=True),
     SessionKey("_asked", "cells this session already asked the job for"),

@@ -21,8 +21,20 @@ import streamlit as st
 
 from app import cache, selection
 from app.presentation.text import fmt
+from core.config import same_lambda
 
 ANIMATION_SECONDS = 1.5
+# The page's figure must start within a projector's 720 px: less empty space above the title.
+PAGE_CSS = (
+    "<style>.stMainBlockContainer {padding-top: 3.5rem; padding-bottom: 2rem;}"
+    " .stMainBlockContainer h1 {padding-top: 0.25rem; padding-bottom: 0.25rem;}</style>"
+)
+PRESENTER_CSS = PAGE_CSS + (
+    "<style>.stMainBlockContainer p, .stMainBlockContainer li {font-size: 1.25rem;}"
+    " .stMainBlockContainer h1 {font-size: 2.2rem;}"
+    " [data-testid='stMetricLabel'] p {font-size: 1.05rem; white-space: normal;}"
+    " [data-testid='stMetricValue'] {font-size: 2rem;}</style>"
+)
 
 
 # ------------------------------------------------------------------ the tour
@@ -34,30 +46,25 @@ class Step:
     values: dict[str, str] = field(default_factory=dict)  # widget key -> "min" | "max" of its λ axis
 
 
-def _axis(key: str) -> str:
-    return "lambda_k" if key.endswith("lambda_k") else "lambda_a"
-
-
 NONE = {"lambda_k": "min", "lambda_a": "min"}
 STEPS = (
     Step(
         "overview",
-        "No regularization",
-        "Start with no penalty at all (λ_k = {lk}, λ_a = {la}). Each point is one trained network; the ringed "
-        "one redraws digits best, and almost every one of its 196 code units is active for every digit.",
+        "Start with the weakest penalties",
+        "Start with {start} (λ_k = {lk}, λ_a = {la}). Each point is one trained network; the ringed one is this "
+        "model: it redraws digits best, and most of its 196 code units are active for every digit.",
         NONE,
     ),
     Step(
         "filters",
-        "What the units look for, unregularized",
-        "Without regularization the filters look like noise: every unit looks at the whole image a little.",
+        "What the units look for",
+        "With {start}, the filters look like noise: every unit looks at the whole image a little.",
         NONE,
     ),
     Step(
         "filters",
         "A weight penalty smooths the filters",
-        "With the strongest weight penalty (λ_k = {lk}) the filters turn into smooth strokes and blobs: "
-        "pieces of digits.",
+        "With a strong weight penalty (λ_k = {lk}) the filters turn into smooth strokes and blobs: pieces of digits.",
         {"lambda_k": "max", "lambda_a": "min"},
     ),
     Step(
@@ -70,33 +77,86 @@ STEPS = (
     Step(
         "units",
         "One unit up close",
-        "With both penalties at their strongest (λ_k = {lk}, λ_a = {la}) some units get a clear job: the one "
-        "shown is the most digit-specific. See the digits that excite it most and the digits it fires on; "
-        "click any filter to see another unit.",
+        "With both penalties strong (λ_k = {lk}, λ_a = {la}) some units get a clear job: the one shown is the "
+        "most digit-specific. See the digits that excite it most and the digits it fires on; click any filter "
+        "to see another unit.",
         {"lambda_k": "max", "lambda_a": "max"},
     ),
     Step(
         "tsne",
         "The code still tells digits apart",
-        "Even the sparse code (λ_a = {la}) puts digits of the same kind together: the islands on the map "
-        "are digits, though the network never saw a label.",
+        "Even a sparse code (λ_a = {la}) puts digits of the same kind together: the islands on the map are "
+        "digits, though the network never saw a label.",
         {"lambda_k": "min", "lambda_a": "max"},
     ),
     Step(
         "compare",
         "Side by side",
-        "The unregularized model (A: λ_a = {la}) next to the sparsest one (B: λ_a = {la_b}), with the "
-        "differences spelled out.",
+        "The least regularized model (A: λ_k = {lk}, λ_a = {la}) next to a sparse one (B: λ_k = {lk_b}, "
+        "λ_a = {la_b}), with the differences spelled out.",
         NONE | {"cmp_lambda_k": "min", "cmp_lambda_a": "max"},
     ),
 )
+MAP_PAGES = ("tsne", "clusters")
 
 
-def step_values(step: Step) -> dict[str, float]:
-    """The widget values of a step: the smallest or largest λ of the ready (analysed) models."""
-    ready = cache.ready_cells() or [(0.0, 0.0)]
-    axes = {"lambda_k": [k for k, _ in ready], "lambda_a": [a for _, a in ready]}
-    return {key: (min if how == "min" else max)(axes[_axis(key)]) for key, how in step.values.items()}
+def _pick(hows: tuple[str, str], maps: bool, avoid: tuple[float, float] | None = None) -> tuple[float, float] | None:
+    """The ready cell nearest to the grid's corner (λ_k, λ_a) = hows ("min"/"max" each), or None if none fits.
+
+    It fits when it lies in the corner's half of the grid along both axes (a "strong" penalty is stronger
+    than the middle of its grid), and differs from `avoid`.
+    """
+    g = cache.grid()
+    axes = (g.lambda_k, g.lambda_a)
+    target = [0 if how == "min" else len(values) - 1 for how, values in zip(hows, axes)]
+    best, best_d = None, None
+    for cell in cache.ready_cells(maps=maps):
+        if avoid is not None and cache.same_cell(cell, avoid):
+            continue
+        pos = [values.index(v) if v in values else 0 for v, values in zip(cell, axes)]
+        if any(abs(p - t) > (len(values) - 1) / 2 for p, t, values in zip(pos, target, axes)):
+            continue
+        d = sum(abs(p - t) for p, t in zip(pos, target))
+        if best_d is None or d < best_d:
+            best, best_d = cell, d
+    return best
+
+
+def step_values(step: Step) -> dict[str, float] | None:
+    """The widget values of a step: the ready cells nearest to what it wants to show; None if none fits."""
+    maps = step.page in MAP_PAGES
+    out: dict[str, float] = {}
+    cell = _pick((step.values["lambda_k"], step.values["lambda_a"]), maps)
+    if cell is None:
+        return None
+    out["lambda_k"], out["lambda_a"] = cell
+    if "cmp_lambda_k" in step.values:
+        other = _pick((step.values["cmp_lambda_k"], step.values["cmp_lambda_a"]), False, avoid=cell)
+        if other is None:
+            return None
+        out["cmp_lambda_k"], out["cmp_lambda_a"] = other
+    return out
+
+
+def step_text(step: Step, v: dict[str, float]) -> str:
+    """A step's sentence, naming the cells it shows."""
+    start = "no penalty at all" if v["lambda_k"] == 0 and v["lambda_a"] == 0 else "the weakest penalties ready"
+    return step.text.format(
+        start=start,
+        lk=fmt(v["lambda_k"]),
+        la=fmt(v["lambda_a"]),
+        lk_b=fmt(v.get("cmp_lambda_k", 0.0)),
+        la_b=fmt(v.get("cmp_lambda_a", 0.0)),
+    )
+
+
+def _fitting(n: int, direction: int) -> int:
+    """Step n, or the nearest step after it in `direction` (+1/-1) that has ready models; 0 if none."""
+    while 1 <= n <= len(STEPS):
+        if step_values(STEPS[n - 1]) is not None:
+            return n
+        n += direction
+    return 0
 
 
 def _tour_from_url() -> int:
@@ -106,11 +166,19 @@ def _tour_from_url() -> int:
     return n or 0  # tour=0: off
 
 
-def go(n: int) -> None:
-    """Open tour step n (1-based; 0 ends the tour): its page, its λ values. Stops the animation."""
+def go(n: int, direction: int = 1) -> None:
+    """Open tour step n (1-based; 0 ends the tour): its page, its λ values. Stops the animation.
+
+    A step with no ready model that fits is skipped, in `direction`; the banner says so.
+    """
     _stop()
+    target = n
+    n = _fitting(n, direction) if n else 0
     st.session_state["tour"] = n
+    st.session_state["_tour_skipped"] = [m for m in range(min(n or target, target), max(n, target) + 1) if m != n]
     if n == 0:
+        if target:
+            st.toast("No step of the tour has its models ready yet; try again once more are prepared.")
         st.rerun()
     step = STEPS[n - 1]
     if step.page == "units":
@@ -121,25 +189,30 @@ def go(n: int) -> None:
 
 def tour_banner(page: str) -> None:
     """The current tour step (page: the open page's file name): what to notice, and the buttons to move on."""
+    st.session_state["_maps_page"] = page in MAP_PAGES  # the animation steps through models with maps there
     n = st.session_state.get("tour", 0)
     if not n:
         return
     step = STEPS[n - 1]
     v = step_values(step)
-    sel = selection.current()
-    text = step.text.format(
-        lk=fmt(v.get("lambda_k", sel.lambda_k)),
-        la=fmt(v.get("lambda_a", sel.lambda_a)),
-        lk_b=fmt(v.get("cmp_lambda_k", 0.0)),
-        la_b=fmt(v.get("cmp_lambda_a", 0.0)),
+    if v is None:  # its models went away (a cache replaced under the server): the nearest step that works
+        go(n)
+    text = step_text(step, v)
+    here = page == step.page and all(
+        st.session_state.get(k) is not None and same_lambda(st.session_state[k], value) for k, value in v.items()
     )
-    here = page == step.page and all(st.session_state.get(k) == value for k, value in v.items())
     with st.container(border=True):
         st.markdown(f"**Tour, step {n} of {len(STEPS)}: {step.title}.** {text}")
+        skipped = st.session_state.get("_tour_skipped") or []
+        if skipped:
+            names = ", ".join(str(m) for m in skipped)
+            st.caption(f"Step{'s' if len(skipped) > 1 else ''} {names} skipped: no model for it is ready yet.")
         back, nxt, end, show, _ = st.columns([1, 1, 1.5, 2, 2.5])
-        if back.button("Back", icon=":material/arrow_back:", disabled=n == 1, key="tour-back"):
-            go(n - 1)
-        if n < len(STEPS):
+        first = _fitting(1, 1)
+        if back.button("Back", icon=":material/arrow_back:", disabled=n <= first, key="tour-back"):
+            go(n - 1, -1)
+        last = n >= len(STEPS) or _fitting(n + 1, 1) == 0
+        if not last:
             if nxt.button("Next", icon=":material/arrow_forward:", type="primary", key="tour-next"):
                 go(n + 1)
         elif nxt.button("Finish", icon=":material/check:", type="primary", key="tour-finish"):
@@ -161,14 +234,28 @@ def next_value(values: list[float], current: float) -> float | None:
 
 def _start(axis: str) -> None:
     sel = selection.current()
-    values = selection.ready_values(axis, sel)
+    values = selection.ready_values(axis, sel, maps=bool(st.session_state.get("_maps_page")))
     if values and getattr(sel, axis) == values[-1]:
         selection.set_widget(**{axis: values[0]})  # at the end: play from the start
-    st.session_state["_anim"] = {"axis": axis, "last": time.monotonic()}
+    st.session_state["_anim"] = {"axis": axis, "last": time.monotonic(), "shown": getattr(sel, axis)}
 
 
-def _stop() -> None:
-    st.session_state.pop("_anim", None)
+def _stop(undo_last_step: bool = False) -> None:
+    """Stop at once. undo_last_step (the Stop button): a step taken just before the click, whose page was not
+    drawn yet, is undone, so the λ on screen when Stop was pressed is the one that stays."""
+    anim = st.session_state.pop("_anim", None)
+    if not (undo_last_step and anim and anim.get("shown") is not None):
+        return
+    recent = time.monotonic() - anim["last"] < ANIMATION_SECONDS
+    if recent and not same_lambda(st.session_state.get(anim["axis"], anim["shown"]), anim["shown"]):
+        selection.set_widget(**{anim["axis"]: anim["shown"]})
+
+
+def page_drawn() -> None:
+    """Called after a page drew itself in full: during the animation, the λ on screen (what Stop keeps)."""
+    anim = st.session_state.get("_anim")
+    if anim:
+        anim["shown"] = st.session_state.get(anim["axis"])
 
 
 @st.fragment(run_every=ANIMATION_SECONDS)
@@ -183,7 +270,11 @@ def _player() -> None:
     now = time.monotonic()
     if now - anim["last"] < ANIMATION_SECONDS * 0.8:
         return  # this run is the page's own, right after a step
-    nxt = next_value(selection.ready_values(axis, sel), getattr(sel, axis))
+    drawn = anim.get("shown") is None or same_lambda(anim["shown"], getattr(sel, axis))
+    if not drawn and now - anim["last"] < ANIMATION_SECONDS * 3:
+        return  # the last step is not on screen yet: wait for it
+    maps = bool(st.session_state.get("_maps_page"))
+    nxt = next_value(selection.ready_values(axis, sel, maps=maps), getattr(sel, axis))
     if nxt is None:
         _stop()
     else:
@@ -205,7 +296,7 @@ def _animation_controls() -> None:
         help="Steps the chosen λ through the ready models of the grid, on the page that is open.",
     )
     if anim:
-        st.button("Stop", icon=":material/stop:", on_click=_stop, key="anim-stop")
+        st.button("Stop", icon=":material/stop:", on_click=_stop, args=(True,), key="anim-stop")
         _player()
     else:
         touring = bool(st.session_state.get("tour"))
@@ -245,9 +336,5 @@ def sidebar_tools() -> None:
                 help="Stop the animation first." if playing else None,
             ):
                 go(1)
-    if selection.presenting():
-        st.html(
-            "<style>.stMainBlockContainer p, .stMainBlockContainer li {font-size: 1.2rem;}"
-            " .stMainBlockContainer h1 {font-size: 2.6rem;}</style>"
-        )
+    st.html(PRESENTER_CSS if selection.presenting() else PAGE_CSS)
     selection.to_url(present="1" if selection.presenting() else None, tour=str(st.session_state["tour"] or "") or None)

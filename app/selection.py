@@ -19,7 +19,7 @@ import streamlit as st
 
 from app import cache
 from app.keys import KEPT, URL_PARAMS
-from app.presentation.text import fmt
+from app.presentation.text import fmt, literal
 from core.config import snap_lambda
 
 LAMBDA_KEYS = ("lambda_k", "lambda_a")
@@ -105,11 +105,11 @@ def lambda_from_url(
     try:
         v = float(raw)
     except ValueError:
-        return None, f"The link's {param} “{raw[:20]}” is not a number; showing {fallback}."
+        return None, f"The link's {param} “{literal(raw[:20])}” is not a number; showing {fallback}."
     hit = snap_lambda(v, values)
     if hit is not None:
         return hit, None
-    return None, f"The link's {param} = {raw[:20]} is not in the grid; showing {fallback}."
+    return None, f"The link's {param} = {literal(raw[:20])} is not in the grid; showing {fallback}."
 
 
 def int_from_url(name: str, upper: int) -> tuple[int | None, str | None]:
@@ -120,7 +120,7 @@ def int_from_url(name: str, upper: int) -> tuple[int | None, str | None]:
         return None, None
     if re.fullmatch(r"[0-9]{1,6}", raw.strip()) and int(raw) < upper:
         return int(raw), None
-    return None, f"The link's {param} “{raw[:10]}” does not exist (0 to {upper - 1})"
+    return None, f"The link's {param} “{literal(raw[:10])}” does not exist (0 to {upper - 1})"
 
 
 def to_url(**values: str | None) -> None:
@@ -138,19 +138,61 @@ def presenting() -> bool:
     return bool(st.session_state.get("present"))
 
 
-def sidebar() -> tuple[Selection, list[str]]:
-    """Draw the λ sliders (call once a run, from the entry point): (the selection, notices about the link)."""
+def nearest_ready(cell: tuple[float, float], maps: bool = False) -> tuple[float, float] | None:
+    """The ready cell (with its maps, if `maps`) nearest to `cell` in grid steps, or None if none is ready.
+
+    Distance: steps along λ_k plus steps along λ_a of the sliders' grid; ties go to the smaller λs.
+    """
+    ready = cache.ready_cells(maps=maps)
+    if not ready:
+        return None
+    g = cache.grid()
+
+    def steps(values: tuple[float, ...], v: float) -> int:
+        hit = snap_lambda(v, values)
+        return values.index(hit) if hit is not None else 0
+
+    ik, ia = steps(g.lambda_k, cell[0]), steps(g.lambda_a, cell[1])
+    return min(
+        ready,
+        key=lambda c: (abs(steps(g.lambda_k, c[0]) - ik) + abs(steps(g.lambda_a, c[1]) - ia), c[1], c[0]),
+    )
+
+
+def _land_on_ready(maps: bool) -> str | None:
+    """First run of a session: if the chosen model is not ready, choose the nearest ready one; a one-line notice."""
+    cell = (st.session_state["lambda_k"], st.session_state["lambda_a"])
+    near = nearest_ready(cell, maps)
+    if near is None or cache.same_cell(near, cell):
+        return None
+    st.session_state["lambda_k"], st.session_state["lambda_a"] = near
+    return (
+        f"Showing λ_k = {fmt(near[0])}, λ_a = {fmt(near[1])}, the nearest ready model: "
+        f"λ_k = {fmt(cell[0])}, λ_a = {fmt(cell[1])} is not ready yet."
+    )
+
+
+def sidebar(maps: bool = False) -> tuple[Selection, list[str], str | None]:
+    """Draw the λ sliders (call once a run, from the entry point).
+
+    maps: the page needs the cells' maps (a first visit lands on a model that has them).
+    Returns the selection, notices about the link, and a one-line note when a first visit
+    landed on the nearest ready model instead of the one asked for.
+    """
     _apply_pending()
     notices = []
+    landed = None
     if "present" not in st.session_state:  # presenter mode (its switch is in app.presenter) from the link
         raw = (st.query_params.get("present") or "0").strip().lower()
         st.session_state["present"] = raw in PRESENT_ON
         if raw not in PRESENT_ON + PRESENT_OFF:
             notices.append(
-                f"The link's present “{raw[:10]}” is not 1/0, yes/no, on/off or true/false; presenter mode is off."
+                f"The link's present “{literal(raw[:10])}” is not 1/0, yes/no, on/off or true/false; "
+                "presenter mode is off."
             )
     g = cache.grid()
     values = {"lambda_k": g.lambda_k, "lambda_a": g.lambda_a}
+    first = not all(name in st.session_state for name in LAMBDA_KEYS)
     for name in LAMBDA_KEYS:
         if name not in st.session_state:
             value, notice = lambda_from_url(name, values[name])
@@ -160,6 +202,8 @@ def sidebar() -> tuple[Selection, list[str]]:
         elif st.session_state[name] not in values[name]:
             snapped = snap_lambda(st.session_state[name], values[name])
             st.session_state[name] = snapped if snapped is not None else values[name][0]
+    if first:
+        landed = _land_on_ready(maps)
     with st.sidebar:
         st.header("Choose a model")
         for name in LAMBDA_KEYS:
@@ -167,7 +211,7 @@ def sidebar() -> tuple[Selection, list[str]]:
     sel = Selection(st.session_state["lambda_k"], st.session_state["lambda_a"])
     to_url(lambda_k=fmt(sel.lambda_k), lambda_a=fmt(sel.lambda_a))
     _run.selection = sel
-    return sel, notices
+    return sel, notices, landed
 
 
 _run = threading.local()
@@ -183,13 +227,13 @@ def current() -> Selection:
     return Selection(st.session_state["lambda_k"], st.session_state["lambda_a"])
 
 
-def ready_values(axis: str, sel: Selection) -> list[float]:
-    """The grid values of `axis` whose model (the other λ as selected) is ready, in order."""
-    have = cache.cells()
+def ready_values(axis: str, sel: Selection, maps: bool = False) -> list[float]:
+    """The grid values of `axis` whose model (the other λ as selected) is ready (with its maps, if `maps`)."""
+    ready = set(cache.ready_cells(maps=maps))
     g = cache.grid()
     if axis == "lambda_k":
-        return [k for k in g.lambda_k if (c := have.get((k, sel.lambda_a))) and c.ready]
-    return [a for a in g.lambda_a if (c := have.get((sel.lambda_k, a))) and c.ready]
+        return [k for k in g.lambda_k if (k, sel.lambda_a) in ready]
+    return [a for a in g.lambda_a if (sel.lambda_k, a) in ready]
 
 
 def chooser(widget_key: str, target: str, field: str = "customdata"):

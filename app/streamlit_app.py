@@ -40,17 +40,22 @@ PAGES = [
     for i, (name, title, icon) in enumerate(PAGE_LIST)
 ]
 FILE_OF = {title: name for name, title, _ in PAGE_LIST}
+MAP_PAGES = ("tsne", "clusters")  # the pages that need a model's maps (its slow stage)
 
 try:
     st.session_state.pop("_waiting", None)  # a page that waits for a model says so again below
     page = st.navigation(PAGES)
-    sel, notices = selection.sidebar()
+    name = FILE_OF.get(page.title, "")
+    sel, notices, landed = selection.sidebar(maps=name in MAP_PAGES)
     jobs.sidebar_panel(sel)
     presenter.sidebar_tools()
     for notice in notices:
         st.warning(notice, icon=":material/link:")
-    presenter.tour_banner(FILE_OF.get(page.title, ""))
+    if landed:
+        st.caption(f":material/info: {landed}")
+    presenter.tour_banner(name)
     page.run()
+    presenter.page_drawn()
 except Exception as e:  # noqa: BLE001 - the last guard: a visitor never sees a traceback
     # (st.stop and st.rerun are BaseExceptions and pass through)
     logging.getLogger("app").exception("page failed")

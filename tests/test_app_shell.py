@@ -335,7 +335,7 @@ def test_presenter_mode_hides_details_and_downloads_and_is_in_the_url(tiny_cache
     at.toggle(key="present").set_value(True).run()
     assert not at.exception and at.query_params["present"] == "1"
     assert not at.expander and not at.get("download_button")
-    assert all(c["layout"]["font"]["size"] == 17 for c in charts(at))
+    assert all(c["layout"]["font"]["size"] == 18 for c in charts(at))  # projector size (see test_presenting.py)
     linked = app(tiny_cache, monkeypatch, {"present": "1"})
     assert linked.toggle(key="present").value is True and not linked.expander
     assert app(tiny_cache, monkeypatch, {"present": "yes"}).toggle(key="present").value is True

@@ -64,7 +64,7 @@ def first_figure_data(page) -> str:
     """The first figure's data as the browser holds it (points, box statistics, custom data)."""
     return page.evaluate(
         """() => { const g = document.querySelector('[data-testid=stMain] .js-plotly-plot');
-                   return g ? JSON.stringify(g.data.map(t => [t.x, t.y, t.z, t.q1, t.median, t.q3,
+                   return g ? JSON.stringify(g.data.map(t => [t.x, t.y, t.z, t.q1, t.median, t.q3, t.source,
                                                              t.customdata && t.customdata.length])) : ''; }"""
     )
 

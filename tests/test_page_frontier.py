@@ -40,7 +40,8 @@ def test_the_frontier_has_one_point_per_analysed_cell(tiny_cache, monkeypatch):
 def test_the_caption_says_where_the_chosen_model_stands(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch, page="frontier")
     assert any(c.startswith("The chosen model (ringed) is") for c in texts(at.caption))
-    away = app(tiny_cache, monkeypatch, {"lambda_k": "1.1e-05"}, page="frontier")
+    away = app(tiny_cache, monkeypatch, page="frontier")
+    away.select_slider(key="lambda_k").set_value(1.1e-05).run()
     assert any("not analysed yet" in c for c in texts(away.caption))
     assert not any(t["name"] == "selected model" for t in charts(away)[0]["data"])
 

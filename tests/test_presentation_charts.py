@@ -12,25 +12,33 @@ from core import analysis
 KS = tuple(range(2, 11))
 
 
-def make_rows() -> list[dict]:
-    """A 3 x 3 grid table (lambda_k x lambda_a) with distinct, known values."""
+def make_rows(history: bool = True, train_density: bool = True) -> list[dict]:
+    """A 3 x 3 grid table (lambda_k x lambda_a) with distinct, known values.
+
+    history: with Keras' last-epoch losses (history_loss_*); train_density: with density_train.
+    Either left out is a cache from before those keys.
+    """
     rows = []
     for i, lk in enumerate(np.linspace(0, 1e-4, 3)):
         for j, la in enumerate((0.0, 1e-5, 1e-4)):
             density = 0.9 - 0.2 * i - 0.1 * j
-            rows.append(
-                {
-                    "lambda_k": float(lk),
-                    "lambda_a": la,
-                    "loss_train": 0.001 + 0.001 * i + 0.0001 * j,
-                    "loss_test": 0.0012 + 0.001 * i + 0.0001 * j,
-                    "mse_test": 0.001,
-                    "density_test": density,
-                    "sparsity_test": 1 - density,
-                    "l0_mean_test": 196 * density,
-                    "n_dead_units": i,
-                }
-            )
+            row = {
+                "lambda_k": float(lk),
+                "lambda_a": la,
+                "loss_train": 0.001 + 0.001 * i + 0.0001 * j,
+                "loss_test": 0.0012 + 0.001 * i + 0.0001 * j,
+                "mse_train": 0.0008 + 0.0001 * i + 0.00001 * j,
+                "mse_test": 0.0009 + 0.0001 * i + 0.00001 * j,
+                "density_test": density,
+                "sparsity_test": 1 - density,
+                "l0_mean_test": 196 * density,
+                "n_dead_units": i,
+            }
+            if history:
+                row |= {"history_loss_train": row["loss_train"] * 1.05, "history_loss_test": row["loss_test"] * 0.99}
+            if train_density:
+                row["density_train"] = density + 0.01
+            rows.append(row)
     return rows[::-1]  # unsorted on purpose: the figure must sort by x
 
 
@@ -103,6 +111,10 @@ def test_two_series_charts_share_one_style():
 # ------------------------------------------------------------ lambda sweeps
 
 
+GRID_K = tuple(float(v) for v in np.linspace(0, 1e-4, 10))
+GRID_A = (0.0, 3e-4, 1e-3, 3e-3, 1e-2)
+
+
 @pytest.mark.parametrize("axis,fixed", [("lambda_k", 1e-5), ("lambda_a", 5e-5)])
 def test_loss_vs_lambda_keeps_the_slice_sorted_and_rings_the_selection(axis, fixed):
     rows = make_rows()
@@ -110,25 +122,113 @@ def test_loss_vs_lambda_keeps_the_slice_sorted_and_rings_the_selection(axis, fix
     want = sorted((r for r in rows if np.isclose(r[other], fixed)), key=lambda r: r[axis])
     selected = want[1][axis]
     fig = charts.loss_vs_lambda(rows, axis, fixed, selected)
-    train, test = by_name(fig, "train loss"), by_name(fig, "test loss")
-    assert list(train.x) == [r[axis] for r in want]
-    assert list(train.y) == [r["loss_train"] for r in want]
-    assert list(test.y) == [r["loss_test"] for r in want]
-    sel = by_name(fig, "selected model")
-    assert list(sel.x) == [selected, selected]
-    assert list(sel.y) == [want[1]["loss_train"], want[1]["loss_test"]]
-    assert fig.layout.yaxis.title.text == "loss (MSE + penalties)"
-    assert fig.layout.xaxis.title.text and fig.layout.xaxis.exponentformat == "e"
-    assert train.line.color != test.line.color
+    # top panel: how well it redraws digits, the reconstruction error
+    train, test = by_name(fig, "training set"), by_name(fig, "test set")
+    assert list(train.x) == [0, 1, 2]  # one evenly spaced position per value
+    assert list(train.customdata) == [r[axis] for r in want]  # the hover says the exact lambda
+    assert list(train.y) == [r["mse_train"] for r in want]
+    assert list(test.y) == [r["mse_test"] for r in want]
+    assert "reconstruction error (MSE)" in test.hovertemplate and "%{customdata:.4g}" in test.hovertemplate
+    # bottom panel: the total loss as the original plots it, Keras' last-epoch history
+    total_train, total_test = by_name(fig, "training set: total loss"), by_name(fig, "test set: total loss")
+    assert list(total_train.y) == [r["history_loss_train"] for r in want]
+    assert list(total_test.y) == [r["history_loss_test"] for r in want]
+    assert (total_train.xaxis, total_train.yaxis) == ("x2", "y2") and (train.xaxis, train.yaxis) == ("x", "y")
+    assert total_train.showlegend is False and train.legendgroup == total_train.legendgroup
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:2] == ["How well it redraws digits: error (MSE)", "What training minimises: loss + penalties"]
+    assert "Keras reports" in total_test.hovertemplate
+    # both panels on one y scale
+    assert fig.layout.yaxis.range == fig.layout.yaxis2.range and fig.layout.yaxis.type == fig.layout.yaxis2.type
+    rings = [t for t in fig.data if t.name == "selected model"]
+    assert [list(t.x) for t in rings] == [[1, 1], [1, 1]]
+    assert list(rings[0].y) == [want[1]["mse_train"], want[1]["mse_test"]]
+    assert list(rings[1].y) == [want[1]["history_loss_train"], want[1]["history_loss_test"]]
+    assert [t.showlegend for t in rings] == [True, False]
+    assert fig.layout.xaxis2.title.text and train.line.color != test.line.color
     assert_titled(fig)
     assert_no_nan(fig)
+
+
+def test_loss_vs_lambda_without_the_history_shows_the_recomputed_total_and_says_so():
+    rows = make_rows(history=False)
+    fig = charts.loss_vs_lambda(rows, "lambda_k", 0.0)
+    want = sorted((r for r in rows if r["lambda_a"] == 0), key=lambda r: r["lambda_k"])
+    assert list(by_name(fig, "training set: total loss").y) == [r["loss_train"] for r in want]
+    assert list(by_name(fig, "test set: total loss").y) == [r["loss_test"] for r in want]
+    assert fig.layout.annotations[1].text == "What training minimises: loss + penalties (recomputed)"
+    assert "recomputed on the final weights" in by_name(fig, "test set: total loss").hovertemplate
+
+
+def test_loss_vs_lambda_goes_logarithmic_when_the_values_span_decades():
+    rows = make_rows()
+    assert fig_type(charts.loss_vs_lambda(rows, "lambda_k", 0.0)) == "linear"
+    for r in rows:
+        r["history_loss_test"] = r["history_loss_train"] = 0.1  # far above the MSE (0.0008..0.001)
+    fig = charts.loss_vs_lambda(rows, "lambda_k", 0.0)
+    assert fig_type(fig) == "log" and fig.layout.yaxis2.type == "log"
+    lo, hi = fig.layout.yaxis.range
+    assert lo < np.log10(0.0008) and hi > np.log10(0.1)
+    assert "0.001" in fig.layout.yaxis.ticktext and "0.1" in fig.layout.yaxis.ticktext  # written out, not 2..9
+
+
+def fig_type(fig: go.Figure) -> str:
+    return fig.layout.yaxis.type
+
+
+@pytest.mark.parametrize("build", [charts.loss_vs_lambda, charts.density_vs_lambda])
+def test_a_lambda_axis_has_one_position_per_grid_value_even_before_the_grid_is_ready(build):
+    rows = [
+        {**r, "lambda_k": 0.0, "lambda_a": la}
+        for r, la in zip(make_rows(), (1e-2, 3e-4))  # only two of five lambda_a ready, out of order
+    ]
+    fig = build(rows, "lambda_a", 0.0, 1e-2, grid_values=GRID_A)
+    xaxis = fig.layout.xaxis2 if build is charts.loss_vs_lambda else fig.layout.xaxis
+    assert list(xaxis.tickvals) == [0, 1, 2, 3, 4]
+    assert list(xaxis.ticktext) == ["0", "3e-4", "0.001", "0.003", "0.01"]
+    assert list(xaxis.range) == [-0.5, 4.5]  # never from -1 to 1 around a single point
+    first = fig.data[0]
+    assert list(first.x) == [1, 4]  # 3e-4 and 1e-2 at their own positions, 0 and 3e-4 apart
+    sel = by_name(fig, "selected model") if build is charts.density_vs_lambda else fig.data[-2]
+    assert set(sel.x) == {4}
+    # lambda_k: ten ticks as people read them
+    k_rows = [{**make_rows()[0], "lambda_k": GRID_K[1], "lambda_a": 0.0}]
+    k_axis = build(k_rows, "lambda_k", 0.0, grid_values=GRID_K).layout
+    k_axis = k_axis.xaxis2 if build is charts.loss_vs_lambda else k_axis.xaxis
+    assert list(k_axis.ticktext) == [
+        "0",
+        "1.1e-5",
+        "2.2e-5",
+        "3.3e-5",
+        "4.4e-5",
+        "5.6e-5",
+        "6.7e-5",
+        "7.8e-5",
+        "8.9e-5",
+        "1e-4",
+    ]
+
+
+def test_a_lambda_axis_without_grid_values_shows_the_values_present_and_any_extra_cell():
+    assert charts.lambda_positions([1e-4, 0.0, 1e-4 * (1 + 1e-9)]) == [0.0, 1e-4]
+    assert charts.lambda_positions([2e-3], GRID_A) == [0.0, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2]
+    assert [charts.lambda_tick(v) for v in (0.0, 5e-5, 1e-4, 3e-4, 1e-3, 0.01, 1.1111e-5)] == [
+        "0",
+        "5e-5",
+        "1e-4",
+        "3e-4",
+        "0.001",
+        "0.01",
+        "1.1e-5",
+    ]
+    assert not any(charts.lambda_tick(v).startswith("0.5") for v in GRID_K)
 
 
 def test_loss_vs_lambda_without_a_match_or_selection():
     fig = charts.loss_vs_lambda(make_rows(), "lambda_k", 0.123, None)
     assert all(len(t.x) == 0 for t in fig.data)
     assert not [t for t in fig.data if t.name == "selected model"]
-    assert fig.layout.annotations  # says there is nothing to show
+    assert any("no analysed models" in a.text for a in fig.layout.annotations)  # says there is nothing to show
     with pytest.raises(ValueError, match="axis"):
         charts.loss_vs_lambda(make_rows(), "lambda_x", 0.0, None)
 
@@ -136,23 +236,42 @@ def test_loss_vs_lambda_without_a_match_or_selection():
 def test_loss_vs_lambda_single_cell():
     row = make_rows()[0]
     fig = charts.loss_vs_lambda([row], "lambda_a", row["lambda_k"], row["lambda_a"])
-    assert list(by_name(fig, "selected model").y) == [row["loss_train"], row["loss_test"]]
+    rings = [t for t in fig.data if t.name == "selected model"]
+    assert list(rings[0].y) == [row["mse_train"], row["mse_test"]]
+    assert list(rings[1].y) == [row["history_loss_train"], row["history_loss_test"]]
+    assert list(fig.layout.xaxis.range) == [-0.5, 0.5] and list(fig.layout.xaxis2.ticktext) == ["1e-4"]
 
 
-def test_density_vs_lambda_sums_to_one_and_rings_the_selection():
+def test_density_vs_lambda_shows_train_and_test_and_reads_as_sparsity_too():
     rows = make_rows()
     fig = charts.density_vs_lambda(rows, "lambda_k", 0.0, 5e-5)
-    dens = by_name(fig, "density (non-zero entries)")
-    spars = by_name(fig, "sparsity (zero entries)")
-    np.testing.assert_allclose(np.add(dens.y, spars.y), 1.0)
-    assert list(dens.x) == [0.0, 5e-5, 1e-4]
-    want = next(r for r in rows if r["lambda_a"] == 0 and np.isclose(r["lambda_k"], 5e-5))
+    train, test = by_name(fig, "training set"), by_name(fig, "test set")
+    want = sorted((r for r in rows if r["lambda_a"] == 0), key=lambda r: r["lambda_k"])
+    assert list(test.x) == list(train.x) == [0, 1, 2]
+    assert list(test.y) == [r["density_test"] for r in want]
+    assert list(train.y) == [r["density_train"] for r in want]
+    # hover: exact lambda, and the sparsity (1 - density) beside the density
+    np.testing.assert_allclose([c[1] for c in test.customdata], [1 - r["density_test"] for r in want])
+    assert [c[0] for c in test.customdata] == [r["lambda_k"] for r in want]
+    assert "sparsity" in test.hovertemplate
+    sel_row = next(r for r in rows if r["lambda_a"] == 0 and np.isclose(r["lambda_k"], 5e-5))
     sel = by_name(fig, "selected model")
-    assert list(sel.x) == [want["lambda_k"]] * 2
-    np.testing.assert_allclose(sel.y, [want["density_test"], 1 - want["density_test"]])
+    assert list(sel.x) == [1, 1]
+    np.testing.assert_allclose(sel.y, [sel_row["density_train"], sel_row["density_test"]])
     assert list(fig.layout.yaxis.range) == [0, 1]
-    assert fig.layout.yaxis.title.text == "fraction of code entries"
+    assert fig.layout.yaxis.title.text.startswith("density")
+    # the right axis reads the same heights as sparsity = 1 - density
+    assert list(fig.layout.yaxis2.range) == [1, 0] and fig.layout.yaxis2.overlaying == "y"
+    assert "sparsity" in fig.layout.yaxis2.title.text
     assert_no_nan(fig)
+
+
+def test_density_vs_lambda_without_the_training_set_density_draws_the_test_set():
+    fig = charts.density_vs_lambda(make_rows(train_density=False), "lambda_k", 0.0)
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["test set"]
+    assert by_name(fig, "test set").line.color == style.VERMILLION  # keeps its style
+    empty = charts.density_vs_lambda(make_rows(), "lambda_k", 0.5)
+    assert any("no analysed models" in a.text for a in empty.layout.annotations)
 
 
 def test_training_curves():
@@ -181,10 +300,20 @@ def test_cosine_boxes_use_the_stats():
             assert list(b.x) == [d]
             for key in ("q1", "median", "q3", "lowerfence", "upperfence", "mean"):
                 assert getattr(b, key)[0] == stats[d, col[key]]
-            assert b.boxpoints is False
+            assert b.boxpoints is False  # only the statistics are stored: no outlier points to draw
             assert b.marker.color == style.DIGIT_COLORS[d]
+            assert b.showlegend is False and b.hoverinfo == "skip"
+    # the hover: one invisible point per box, which names the whiskers for what they are
+    hovers = [t for t in fig.data if t.name == "statistics"]
+    assert [list(t.x) for t in hovers] == [list(range(10))] * 2 and fig.layout.hovermode == "x"
+    for t, stats in zip(hovers, (same, diff)):
+        assert "whiskers" in t.hovertemplate and "1.5 IQR" in t.hovertemplate and "pairs" in t.hovertemplate
+        np.testing.assert_allclose([c[0] for c in t.customdata], stats[:, col["n"]])
+        np.testing.assert_allclose([c[5:7] for c in t.customdata], stats[:, [col["lowerfence"], col["upperfence"]]])
     assert [a.text for a in fig.layout.annotations] == ["same digit", "different digit"]
     assert list(fig.layout.yaxis.range) == [0, 1]
+    assert fig.layout.showlegend is False  # the x-axis names the digit: no legend to lose "digit 9" from
+    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "digit"
 
 
 def test_cosine_boxes_expand_below_zero_and_skip_empty_digits():
@@ -196,6 +325,7 @@ def test_cosine_boxes_expand_below_zero_and_skip_empty_digits():
     diff[9] = 0  # a digit with no pairs
     fig = charts.cosine_boxes(same, diff)
     assert len([t for t in fig.data if t.type == "box"]) == 19
+    assert [len(t.x) for t in fig.data if t.name == "statistics"] == [10, 9]
     assert fig.layout.yaxis.range[0] == pytest.approx(-0.4)
 
 
@@ -214,9 +344,41 @@ def test_tsne_map_one_trace_per_digit():
         assert len(t.x) == np.sum(labels == d)
         np.testing.assert_array_equal(t.customdata, np.flatnonzero(labels == d))
         np.testing.assert_array_equal(t.y, emb[labels == d, 1])
-    assert fig.layout.yaxis.scaleanchor == "x"
+        assert t.hovertemplate.startswith(f"digit {d}, test image %{{customdata}}")
+    # the map fills its panel: no locked aspect, a height of its own
+    assert fig.layout.yaxis.scaleanchor is None and fig.layout.height == charts.TSNE_HEIGHT
+    assert charts.tsne_map(emb, labels, "t", height=700).layout.height == 700
     assert fig.layout.title.text == "t-SNE of h"
     assert_no_nan(fig)
+
+
+def test_tsne_map_names_each_island_at_its_median():
+    rng = np.random.default_rng(6)
+    labels = np.repeat(np.arange(10), 30)
+    labels[labels == 4] = 5  # no island for an absent digit
+    emb = (rng.normal(size=(300, 2)) + labels[:, None] * 10).astype(np.float32)
+    fig = charts.tsne_map(emb, labels, "map")
+    islands = {a.name: a for a in fig.layout.annotations}
+    assert sorted(islands) == [f"digit {d}" for d in range(10) if d != 4]
+    for d in (0, 5, 9):
+        a = islands[f"digit {d}"]
+        assert a.text == f"<b>{d}</b>" and not a.showarrow
+        assert (a.x, a.y) == pytest.approx(tuple(np.median(emb[labels == d], axis=0)))
+        assert a.font.size >= 20 and a.bgcolor  # large, on a white background: readable over the dots
+        assert a.xref in (None, "x") and a.yref in (None, "y")
+
+
+def test_a_full_size_tsne_map_sends_lean_data():
+    """10,000 points: float32 coordinates and integer indices go out as typed arrays, far below 300 KB."""
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 10, 10_000).astype(np.uint8)
+    emb = rng.normal(size=(10_000, 2)) * 30  # float64 in, as openTSNE returns it
+    fig = charts.tsne_map(emb, labels, "map")
+    t = fig.data[3]
+    assert t.x.dtype == np.float32 and t.y.dtype == np.float32 and t.customdata.dtype.kind == "i"
+    text = fig.to_json()
+    assert len(text) < 300_000, len(text)
+    assert '"bdata"' in text  # base64 typed arrays, not lists of decimals
 
 
 # ------------------------------------------------------------ silhouettes
@@ -264,6 +426,21 @@ def test_silhouette_panels_default_means_and_single_cluster():
     assert fig.layout.xaxis.range[0] == pytest.approx(-0.5)
 
 
+def test_silhouette_panels_of_both_spaces_share_one_x_range():
+    raw, labels = make_silhouettes(n=40)
+    normalised = raw.copy()
+    normalised[3, 5] = -0.7
+    shared = charts.silhouette_x_range(raw, normalised)
+    assert shared == pytest.approx((-0.7, 1.0)) and charts.silhouette_x_range(np.full((2, 3), 0.5)) == (-0.1, 1.0)
+    ranges = set()
+    for samples in (raw, normalised):
+        fig = charts.silhouette_panels(samples, labels, KS, "codes", x_range=shared)
+        ranges |= {tuple(fig.layout[ax].range) for ax in fig.layout if ax.startswith("xaxis")}
+    assert len(ranges) == 1 and ranges.pop() == pytest.approx(shared)
+    # cluster numbers and subplot titles at the layout's font size (12, or 18 presenting), never smaller
+    assert all(a.font.size is None for a in fig.layout.annotations)
+
+
 def test_silhouette_vs_k():
     raw, norm = np.linspace(0.1, 0.2, 9), np.linspace(0.3, 0.1, 9)
     fig = charts.silhouette_vs_k(raw, norm, KS)
@@ -271,7 +448,36 @@ def test_silhouette_vs_k():
     assert list(fig.data[0].x) == list(KS)
     np.testing.assert_allclose(fig.data[1].y, norm)
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert fig.layout.yaxis.rangemode == "tozero"  # the mean silhouette's axis starts at 0 (or below, if negative)
+    assert [t.name for t in fig.data] == ["raw code", "code scaled to length 1"]
+    assert "h/‖h‖" in fig.data[1].hovertemplate  # the exact symbol stays in the hover
     assert_no_nan(fig)
+
+
+@pytest.mark.parametrize(
+    "raw,normalised,words",
+    [
+        (0.05, 0.06, "no natural groups: the codes form a continuum"),
+        (0.24, 0.1, "no natural groups"),
+        (0.3, 0.1, "weak groups"),
+        (0.1, 0.49, "weak groups"),
+        (0.2, 0.5, "clear groups"),
+        (0.8, 0.1, "clear groups"),
+    ],
+)
+def test_silhouette_sentence_says_what_the_numbers_mean(raw, normalised, words):
+    means_raw = np.full(9, raw / 2)
+    means_raw[3] = raw  # the best k of the raw codes is KS[3] = 5
+    means_norm = np.full(9, normalised / 2)
+    means_norm[-1] = normalised  # k = 10
+    text = charts.silhouette_sentence(means_raw, means_norm, KS)
+    assert words in text and text.count(".") <= 3 and "\n" not in text
+    best, k, space = (raw, 5, "raw codes") if raw >= normalised else (normalised, 10, "codes scaled to length 1")
+    assert f"{best:.2f} (k = {k}, {space})" in text
+
+
+def test_silhouette_sentence_without_numbers():
+    assert "No silhouettes" in charts.silhouette_sentence([float("nan")] * 9, [], KS)
 
 
 # ------------------------------------------------------- per-unit statistics
@@ -314,6 +520,21 @@ def test_unit_activation_histogram_counts_silent_and_active_images():
     assert fig.data[0].y == (90,) and list(fig.data[1].y) == [5, 3, 0, 2]
     assert np.allclose(fig.data[1].x, [0.25, 0.75, 1.25, 1.75])
     assert "10.0% of the 100" in fig.layout.title.text
+
+
+def test_unit_activation_histogram_gives_the_silent_count_its_own_label_and_the_active_part_its_own_scale():
+    hist = np.array([300, 210, 150, 110, 80, 60, 40, 30, 20, 10, 4])  # 1,014 active of 10,000
+    fig = charts.unit_activation_histogram(hist, 2.2, 10_000, 17)
+    silent, active = fig.data
+    (label,) = [a for a in fig.layout.annotations if a.name == "silent"]
+    assert label.text.replace("<br>", " ") == "silent on 8,986 images (89.9%)"
+    assert (label.xref, label.yref, label.y) == ("x", "y", 8986)
+    # two panels side by side, each with its own y axis: the 8,986 never squash the 300 flat
+    assert (silent.xaxis, silent.yaxis) == ("x", "y") and (active.xaxis, active.yaxis) == ("x2", "y2")
+    assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]
+    assert fig.layout.yaxis2.anchor == "x2" and fig.layout.yaxis2.range is None  # autoscaled to the histogram
+    assert fig.layout.yaxis.range[1] > 10_000  # room above the silent bar for its label
+    assert "1,014 images" in fig.layout.xaxis2.title.text
     dead = charts.unit_activation_histogram(np.zeros(4), 0.0, 100, 1)
     assert len(dead.data) == 1 and "0.0%" in dead.layout.title.text
 
@@ -339,3 +560,127 @@ def test_frontier_has_one_point_per_cell_and_the_front():
     ring = next(t for t in fig.data if t.name == "selected model")
     assert ring.x == (rows[2]["l0_mean_test"],)
     assert fig.layout.height is None and charts.frontier(rows, front, height=560).layout.height == 560
+
+
+def luminance(color: str) -> float:
+    """WCAG relative luminance of "#rrggbb" or "rgb(r, g, b)"."""
+    if color.startswith("#"):
+        rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    else:
+        rgb = [float(v) for v in color[color.index("(") + 1 : -1].split(",")]
+    lin = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_frontier_colours_all_read_on_white():
+    rows = [
+        {"lambda_k": 0.0, "lambda_a": la, "l0_mean_test": 100 - i, "mse_test": 0.001 * (i + 1)}
+        for i, la in enumerate(GRID_A)
+    ]
+    fig = charts.frontier(rows, [0])
+    points = [t for t in fig.data if t.name.startswith("λ_a")]
+    assert [t.name for t in points] == ["λ_a = 0", "λ_a = 3e-4", "λ_a = 0.001", "λ_a = 0.003", "λ_a = 0.01"]
+    assert len({t.marker.color for t in points}) == 5
+    for t in points:
+        assert luminance(t.marker.color) < 0.45, t.marker.color  # Viridis' yellow end is 0.8: gone
+        assert luminance(t.marker.line.color) < 0.05  # dark outlines
+    assert list(fig.layout.yaxis.ticktext) == ["0.001", "0.002", "0.005"]  # log ticks written out
+
+
+# ------------------------------------------------- every chart, for people in a room
+
+
+def every_figure() -> dict[str, go.Figure]:
+    """One figure from every builder, on the small synthetic inputs above."""
+    rng = np.random.default_rng(9)
+    samples, labels = make_silhouettes(n=60)
+    freq = rng.random(196)
+    rows = make_rows()
+    for r in rows:
+        r["mse_test"] = r["loss_test"]
+    return {
+        "loss_vs_lambda": charts.loss_vs_lambda(rows, "lambda_k", 0.0, 0.0, grid_values=GRID_K),
+        "density_vs_lambda": charts.density_vs_lambda(rows, "lambda_a", 0.0, 0.0, grid_values=GRID_A),
+        "training_curves": charts.training_curves({"loss": [0.05, 0.02], "val_loss": [0.04, 0.03]}),
+        "cosine_boxes": charts.cosine_boxes(make_box(rng), make_box(rng)),
+        "tsne_map": charts.tsne_map(rng.normal(size=(200, 2)), rng.integers(0, 10, 200), "Codes scaled to length 1"),
+        "silhouette_panels": charts.silhouette_panels(samples, labels, KS, "Codes scaled to length 1"),
+        "silhouette_vs_k": charts.silhouette_vs_k(samples.mean(axis=1), samples.mean(axis=1) / 2, KS),
+        "unit_frequency_bars": charts.unit_frequency_bars(freq, freq < 0.05, freq > 0.5),
+        "unit_activation_histogram": charts.unit_activation_histogram(np.array([5, 3, 0, 2]), 2.0, 100, 7),
+        "unit_digit_bars": charts.unit_digit_bars(np.linspace(0, 0.9, 10), 3),
+        "frontier": charts.frontier(rows, [0, 3], selected=(0.0, 0.0)),
+    }
+
+
+def test_every_builder_is_in_every_figure():
+    assert set(every_figure()) == {n for n in charts.__all__ if n[0].islower() and callable(getattr(charts, n))} - {
+        "lambda_positions",
+        "lambda_tick",
+        "silhouette_sentence",
+        "silhouette_x_range",
+    }
+
+
+def words_people_read(fig: go.Figure) -> list[str]:
+    """The title, axis titles, legend names and annotations (subplot titles, labels) of a figure."""
+    layout = fig.layout
+    out = [layout.title.text or ""]
+    out += [layout[k].title.text or "" for k in layout if k.startswith(("xaxis", "yaxis"))]
+    out += [t.name or "" for t in fig.data if t.showlegend is not False]
+    out += [a.text or "" for a in layout.annotations]
+    if layout.legend.title.text:
+        out.append(layout.legend.title.text)
+    return out
+
+
+def test_no_jargon_in_what_people_read():
+    """Symbols such as h/‖h‖, W1, w / max|w| or L0 stay in the hover text."""
+    import re
+
+    for name, fig in every_figure().items():
+        for words in words_people_read(fig):
+            assert not re.search(charts.JARGON, words), (name, words)
+    for jargon in ("normalised code h/||h||", "h/‖h‖", "kernel W1", "w / max|w|", "mean L0 of the code"):
+        assert re.search(charts.JARGON, jargon), jargon
+
+
+def test_no_small_fixed_font_sizes():
+    """Text follows the layout's font (12 px, 18 presenting) or is larger than it ever gets."""
+    for name, fig in every_figure().items():
+        for a in fig.layout.annotations:
+            assert a.font.size is None or a.font.size > 18, (name, a.text, a.font.size)
+        assert fig.layout.font.size is None, name
+
+
+def test_a_legend_above_the_plot_sits_in_its_own_band_below_the_title():
+    """At 18 px text the title's band and a legend row fit in the top margin, one below the other."""
+    figs = every_figure()
+    for name in ("loss_vs_lambda", "density_vs_lambda", "training_curves", "silhouette_vs_k", "unit_frequency_bars"):
+        layout = figs[name].layout
+        height = layout.height or charts.DEFAULT_HEIGHT
+        assert (layout.title.yref, layout.title.y, layout.title.yanchor) == ("container", 1.0, "top"), name
+        assert layout.legend.yref == "container" and layout.legend.yanchor == "top", name
+        legend_top = (1 - layout.legend.y) * height
+        assert legend_top >= charts.TITLE_BAND - 0.5, name  # below the title
+        assert layout.margin.t >= legend_top + charts.LEGEND_ROW, name  # above the plot
+
+
+def test_every_builder_takes_a_height():
+    import inspect
+
+    figs = every_figure()
+    for name in figs:
+        assert "height" in inspect.signature(getattr(charts, name)).parameters, name
+    assert charts.silhouette_vs_k(np.ones(9), np.zeros(9), KS, height=360).layout.height == 360
+    assert (
+        charts.cosine_boxes(
+            make_box(np.random.default_rng(1)), make_box(np.random.default_rng(2)), height=333
+        ).layout.height
+        == 333
+    )
+    loss = charts.loss_vs_lambda(make_rows(), "lambda_k", 0.0, height=460)
+    assert (
+        loss.layout.height == 460
+        and charts.loss_vs_lambda(make_rows(), "lambda_k", 0.0).layout.height == charts.SWEEP_HEIGHT
+    )

@@ -1,11 +1,62 @@
-"""Tests for app.presentation.images: every image grid is one heatmap of the right tiles."""
+"""Tests for app.presentation.images: every image grid is one PNG picture of the right tiles, with hover per tile."""
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from app.presentation import images
+
+STEP = 28 + images.GAP  # from one tile's origin to the next
+
+
+def picture(fig) -> np.ndarray:
+    """The figure's picture, fig.data[0] (a PNG data URI), decoded by Pillow as an 8-bit grey array."""
+    image = fig.data[0]
+    assert image.type == "image" and image.source.startswith("data:image/png;base64,")
+    decoded = Image.open(io.BytesIO(base64.b64decode(image.source.split(",", 1)[1])))
+    assert decoded.mode == "L"
+    return np.asarray(decoded)
+
+
+def greys(values, lo: float) -> np.ndarray:
+    """The 8-bit greys, before rounding, that show values in [lo, 1] from black to white."""
+    return (np.asarray(values, dtype=np.float64) - lo) * (255 / (1 - lo))
+
+
+def tile(pic: np.ndarray, row: int, col: int) -> np.ndarray:
+    return pic[row * STEP : row * STEP + 28, col * STEP : col * STEP + 28]
+
+
+def markers(fig):
+    """The hover and click layer: the figure's last trace, invisible markers."""
+    layer = fig.data[-1]
+    assert layer.type == "scatter" and layer.mode == "markers" and layer.marker.opacity == 0
+    return layer
+
+
+def tile_under(x: float, y: float) -> tuple[int, int]:
+    """(row, col) of the tile whose pixels include the point (x, y), or raise if it falls in a gap."""
+    col, cx = divmod(round(x), STEP)
+    row, cy = divmod(round(y), STEP)
+    assert cx < 28 and cy < 28, f"({x}, {y}) is in a gap"
+    return row, col
+
+
+def outlines(fig, name: str) -> list[tuple[float, float, float, float]]:
+    """The rectangles (x0, y0, x1, y1) of the path shape called name."""
+    (shape,) = [s for s in fig.layout.shapes if s.name == name]
+    assert shape.type == "path"
+    number = r"(-?[\d.]+)"
+    rects = re.findall(rf"M{number},{number}H{number}V{number}H{number}Z", shape.path)
+    assert "".join(re.findall(r"M[^Z]*Z", shape.path)) == shape.path  # nothing but closed rectangles
+    return [(float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1, back in rects if back == x0]
+
 
 # ------------------------------------------------------------------ filters
 
@@ -17,36 +68,56 @@ def test_filter_grid_tiles_are_the_scaled_filters():
     dead = np.zeros(196, bool)
     dead[[3, 50, 195]] = True
     fig = images.filter_grid(W1, dead)
-    (hm,) = fig.data
-    z, unit = np.asarray(hm.z), np.asarray(hm.customdata)
-    assert z.shape == (14 * 30 - 2, 14 * 30 - 2)
+    pic = picture(fig)
+    assert pic.shape == (14 * 30 - 2, 14 * 30 - 2)
     for u in (0, 13, 14, 7, 195):
         r, c = divmod(u, 14)
-        tile = z[r * 30 : r * 30 + 28, c * 30 : c * 30 + 28]
         w = W1[:, u].reshape(28, 28).astype(np.float64)
         want = w / np.abs(w).max() if np.abs(w).any() else np.zeros_like(w)
-        np.testing.assert_allclose(tile, want, rtol=1e-6)
-        assert unit[r * 30 + 5, c * 30 + 20] == u
-    assert np.isnan(z[28:30, :]).all() and np.isnan(z[:, 28:30]).all()  # the gaps are background
-    assert (unit[28:30, :] == -1).all()
-    assert np.nanmax(np.abs(z)) <= 1
-    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+        np.testing.assert_allclose(tile(pic, r, c), greys(want, -1), atol=0.5 + 1e-9)  # 8-bit rounding
+    assert (tile(pic, 0, 7) == 128).all()  # zero weight: mid grey
+    w0 = W1[:, 0].reshape(28, 28)
+    assert tile(pic, 0, 0)[np.unravel_index(np.abs(w0).argmax(), w0.shape)] in (0, 255)  # its strongest: black/white
+    assert (pic[28:30, :] == 255).all() and (pic[:, 28:30] == 255).all()  # the gaps are background (white)
+    assert (pic[:, 418 - 30 : 418 - 28] == 255).all()
+    rects = outlines(fig, "dead units")
     assert len(rects) == 3
     r, c = divmod(50, 14)
-    assert any(s.x0 == c * 30 - 0.5 and s.y0 == r * 30 - 0.5 for s in rects)
-    assert "3 dead" in fig.layout.title.text
-    # rows from the top (a reversed y range), square pixels, the axes exactly the image
-    assert tuple(fig.layout.yaxis.range) == (z.shape[0] - 0.5, -0.5) and fig.layout.yaxis.scaleanchor == "x"
-    assert tuple(fig.layout.xaxis.range) == (-0.5, z.shape[1] - 0.5)
-    assert "unit" in hm.hovertemplate and "max|w|" in hm.hovertemplate
+    assert (c * 30 - 0.5, r * 30 - 0.5, c * 30 + 27.5, r * 30 + 27.5) in rects
+    assert fig.layout.shapes[0].line.color == images.VERMILLION
+    title = fig.layout.title.text
+    assert "3 dead units" in title and "orange" in title and "W1" not in title and "max|w|" not in title
+    # rows from the top (a reversed y range), square pixels, the axes exactly the picture
+    assert tuple(fig.layout.yaxis.range) == (pic.shape[0] - 0.5, -0.5) and fig.layout.yaxis.scaleanchor == "x"
+    assert tuple(fig.layout.xaxis.range) == (-0.5, pic.shape[1] - 0.5)
+    assert fig.data[0].hoverinfo == "skip" and fig.data[0].zsmooth is False  # no per-pixel hover; pixelated
+    layer = markers(fig)
+    assert list(layer.customdata) == list(range(196))
+    assert "unit %{customdata}" in layer.hovertemplate and "click" not in layer.hovertemplate
+    assert layer.text[50] == " · dead: never active" and layer.text[51] == ""
 
 
 def test_filter_grid_all_zero_and_no_dead():
     fig = images.filter_grid(np.zeros((784, 196), np.float32))
-    assert np.nanmax(np.abs(fig.data[0].z)) == 0
-    assert not fig.layout.shapes
+    pic = picture(fig)
+    assert (tile(pic, 0, 0) == 128).all() and (tile(pic, 13, 13) == 128).all()
+    assert not fig.layout.shapes and "dead" not in fig.layout.title.text
+    assert "no dead units" in images.filter_grid(np.zeros((784, 4)), np.zeros(4, bool)).layout.title.text
+    assert "1 dead unit," in images.filter_grid(np.zeros((784, 4)), np.eye(4, dtype=bool)[2]).layout.title.text
     with pytest.raises(ValueError, match="dead_units"):
         images.filter_grid(np.zeros((784, 4)), np.zeros(3, bool))
+
+
+def test_filter_grid_has_a_key_to_its_greys_instead_of_a_colour_bar():
+    W1 = np.random.default_rng(3).normal(size=(784, 9))
+    fig = images.filter_grid(W1)
+    assert [t.type for t in fig.data] == ["image", "scatter", "scatter"]
+    key = fig.data[1]
+    assert key.marker.showscale and (key.marker.cmin, key.marker.cmax) == (-1, 1)
+    assert key.marker.colorscale[0][1] == "black" and key.marker.colorscale[-1][1] == "white"
+    assert list(key.marker.colorbar.ticktext) == ["negative", "0", "positive"]
+    assert key.hoverinfo == "skip" and all(v is None for v in key.x)  # nothing to hover or click
+    assert [t.type for t in images.filter_grid(W1, colorbar=False).data] == ["image", "scatter"]
 
 
 # ---------------------------------------------------------- reconstructions
@@ -57,40 +128,69 @@ def test_reconstruction_grid_rows():
     n = 20
     x = rng.random((n, 28, 28)).astype(np.float32)
     code = rng.random((n, 196)).astype(np.float32) * (rng.random((n, 196)) > 0.7)
-    code[4] = 0  # an all-zero code: black, not NaN
+    code[4] = 0  # an all-zero code: black, not background
     norms = np.linalg.norm(code, axis=1, keepdims=True)
     code_n = np.divide(code, norms, out=np.zeros_like(code), where=norms > 0)
     out = rng.random((n, 28, 28)).astype(np.float32)
     index = np.arange(100, 100 + n, dtype=np.int32)
     fig = images.reconstruction_grid(x, code, code_n, out, index)
-    (hm,) = fig.data
-    z, custom = np.asarray(hm.z), np.asarray(hm.customdata)
-    assert z.shape == (4 * 30 - 2, n * 30 - 2)
-
-    def tile(row, i):
-        return z[row * 30 : row * 30 + 28, i * 30 : i * 30 + 28]
-
+    pic = picture(fig)
+    assert pic.shape == (4 * 30 - 2, n * 30 - 2)
+    exact = dict(atol=0.5 + 1e-6)
+    shared = code_n.max()
     for i in (0, 4, n - 1):
-        np.testing.assert_allclose(tile(0, i), x[i], rtol=1e-6)
-        np.testing.assert_allclose(tile(3, i), out[i], rtol=1e-6)
+        np.testing.assert_allclose(tile(pic, 0, i), greys(x[i], 0), **exact)
+        np.testing.assert_allclose(tile(pic, 3, i), greys(out[i], 0), **exact)
         h = code[i].reshape(14, 14).astype(np.float64)
-        want = np.kron(h / h.max() if h.max() > 0 else h, np.ones((2, 2)))
-        np.testing.assert_allclose(tile(1, i), want, rtol=1e-6)
-        assert custom[40, i * 30 + 3, 0] == index[i]
-    assert (tile(1, 4) == 0).all() and (tile(2, 4) == 0).all()
-    assert not np.isnan(tile(2, 0)).any() and np.nanmax(z) <= 1
-    assert list(fig.layout.yaxis.ticktext) == ["original", "code h", "h / ||h||", "reconstruction"]
+        want = np.kron(h / h.max() if h.max() > 0 else h, np.ones((2, 2)))  # each code to its own max, x2
+        np.testing.assert_allclose(tile(pic, 1, i), greys(want, 0), **exact)
+        hn = code_n[i].reshape(14, 14).astype(np.float64)
+        np.testing.assert_allclose(tile(pic, 2, i), greys(np.kron(hn / shared, np.ones((2, 2))), 0), **exact)
+    assert (tile(pic, 1, 4) == 0).all() and (tile(pic, 2, 4) == 0).all()  # all-zero code: black
+    assert (pic[28:30, :] == 255).all() and (pic[:, 28:30] == 255).all()
+    names = list(fig.layout.yaxis.ticktext)
+    assert [name.replace("<br>", " ") for name in names] == [
+        "original digit",
+        "its code (196 units as 14 × 14)",
+        "code scaled to length 1",
+        "redrawn by the network",
+    ]
     assert list(fig.layout.xaxis.ticktext) == [str(i) for i in index]
+    assert "h/||h||" not in fig.layout.title.text and "||" not in "".join(names)
+    # hover per tile: 4 rows of n markers, row-major, each on its own tile, saying what the tile is
+    layer = markers(fig)
+    assert len(layer.x) == 4 * n
+    for k, (mx, my, text) in enumerate(zip(layer.x, layer.y, layer.text)):
+        row, i = divmod(k, n)
+        assert tile_under(mx, my) == (row, i) and f"test image {index[i]}" in text
+    assert layer.text[0].startswith("original digit")
+    assert f"{int((code[7] > 0).sum())} of 196 units active" in layer.text[n + 7]
+    assert "0 of 196 units active" in layer.text[n + 4]
+    mse = float(((x[3].astype(np.float64) - out[3]) ** 2).mean())
+    assert f"mean squared error {mse:.3g}" in layer.text[3 * n + 3]
 
 
 # ---------------------------------------------------------------- sizes
 
 
-def test_full_size_filter_grid_serialises_and_stays_light():
-    """At the real size (196 units) the figure's JSON stays small enough to send."""
+def test_figures_at_the_real_sizes_stay_under_300_kb_of_json():
+    """196 units of 784 weights, 20 reconstructions, 16 digits: each figure well under 300 KB to send.
+
+    Random weights are the worst case for the PNG (noise does not compress); trained filters are lighter.
+    """
     rng = np.random.default_rng(9)
-    grid = images.filter_grid(rng.normal(size=(784, 196)).astype(np.float32), rng.random(196) < 0.1)
-    assert len(grid.data) == 1 and len(grid.to_json()) < 5_000_000
+    W1 = rng.normal(size=(784, 196)).astype(np.float32)
+    sizes = {
+        "filters": len(images.filter_grid(W1, rng.random(196) < 0.1, clickable=True).to_json()),
+        "filters, all dead": len(images.filter_grid(W1, np.ones(196, bool), selected=3, clickable=True).to_json()),
+        "one filter": len(images.unit_filter(W1[:, 0], 0).to_json()),
+    }
+    x = rng.random((20, 28, 28)) * (rng.random((20, 28, 28)) > 0.8)  # digit-like: mostly black
+    code = rng.random((20, 196)) * (rng.random((20, 196)) > 0.8)
+    sizes["reconstructions"] = len(images.reconstruction_grid(x, code, code, x, np.arange(20)).to_json())
+    sizes["digits"] = len(images.digit_tiles(x[:16], [f"test image {i}" for i in range(16)], "top").to_json())
+    assert max(sizes.values()) < 300_000, sizes
+    assert sizes["reconstructions"] < 100_000 and sizes["digits"] < 50_000, sizes
 
 
 # ------------------------------------------------------- the unit explorer
@@ -99,21 +199,74 @@ def test_full_size_filter_grid_serialises_and_stays_light():
 def test_clickable_filter_grid_has_one_target_per_unit_on_its_tile():
     W1 = np.random.default_rng(0).normal(size=(784, 12))
     fig = images.filter_grid(W1, np.zeros(12, bool), selected=5, clickable=True)
-    heat, targets = fig.data[0], fig.data[1]
-    assert list(targets.customdata) == list(range(12))
-    for x, y, u in zip(targets.x, targets.y, targets.customdata):
-        assert heat.customdata[int(y)][int(x)] == u  # each marker sits on its own unit's tile
+    layer = markers(fig)
+    assert fig.data[0].type == "image"
+    assert list(layer.customdata) == list(range(12))  # the pages read the unit from a clicked point's customdata
+    for x, y, u in zip(layer.x, layer.y, layer.customdata):
+        assert tile_under(x, y) == divmod(int(u), 4)  # each marker sits on its own unit's tile (4 columns)
+        r, c = divmod(int(u), 4)
+        assert (x, y) == (c * 30 + 13.5, r * 30 + 13.5)  # at its centre
+    assert "click to explore it" in layer.hovertemplate
     assert [s.name for s in fig.layout.shapes] == ["selected unit 5"]
-    assert len(images.filter_grid(W1).data) == 1  # not clickable: the heatmap only
+    (frame,) = fig.layout.shapes
+    assert frame.type == "rect" and frame.line.color == images.BLUE and (frame.x0, frame.y0) == (30 - 1.5, 30 - 1.5)
+    plain = images.filter_grid(W1, colorbar=False)
+    assert len(plain.data) == 2 and "click" not in markers(plain).hovertemplate  # hover per tile all the same
+
+
+def test_the_nearest_marker_is_the_tile_under_the_pointer():
+    """Hover and clicks go to the nearest marker (hoverdistance -1): on the tiles, that is the tile's own unit."""
+    fig = images.filter_grid(np.random.default_rng(4).normal(size=(784, 196)), clickable=True)
+    assert fig.layout.hovermode == "closest" and fig.layout.hoverdistance == -1
+    layer = markers(fig)
+    # plotly.js counts every point inside a marker as equally near: wider than a tile on screen, they would tie
+    assert layer.marker.size <= 6
+    centres = np.column_stack([layer.x, layer.y])
+    points = np.random.default_rng(5).uniform(-0.5, 417.5, size=(2000, 2))
+    nearest = np.argmin(((points[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    col, cx = np.divmod(np.rint(points[:, 0]).astype(int), 30)
+    row, cy = np.divmod(np.rint(points[:, 1]).astype(int), 30)
+    on_a_tile = (cx < 28) & (cy < 28)
+    assert on_a_tile.sum() > 1500
+    np.testing.assert_array_equal(np.asarray(layer.customdata)[nearest[on_a_tile]], (row * 14 + col)[on_a_tile])
+
+
+def test_unit_filter_is_the_scaled_filter_with_weights_on_hover():
+    w = np.random.default_rng(6).normal(size=784)
+    fig = images.unit_filter(w, 17)
+    pic = picture(fig)
+    scaled = w.reshape(28, 28) / np.abs(w).max()
+    np.testing.assert_allclose(pic, greys(scaled, -1), atol=0.5 + 1e-9)
+    assert len(fig.data) == 1 and fig.data[0].text[3][20] == f"{scaled[3, 20]:+.2f}"  # row 3, column 20
+    assert "%{text}" in fig.data[0].hovertemplate and fig.data[0].hoverinfo != "skip"
+    assert "unit 17" in fig.layout.title.text and tuple(fig.layout.yaxis.range) == (27.5, -0.5)
 
 
 def test_digit_tiles():
     imgs = np.random.default_rng(1).random((5, 28, 28))
-    tiles = images.digit_tiles(imgs, [f"image {i}" for i in range(5)], "top", n_cols=4)
-    z = np.asarray(tiles.data[0].z, dtype=float)
-    assert z.shape == (2 * 30 - 2, 4 * 30 - 2)
-    np.testing.assert_array_equal(z[30:58, 0:28], imgs[4])
-    assert tiles.data[0].customdata[30][0] == "image 4"
+    captions = [f"image {i}" for i in range(5)]
+    tiles = images.digit_tiles(imgs, captions, "top", n_cols=4)
+    pic = picture(tiles)
+    assert pic.shape == (2 * 30 - 2, 4 * 30 - 2)
+    np.testing.assert_allclose(pic[30:58, 0:28], greys(imgs[4], 0), atol=0.5 + 1e-9)
+    assert (pic[30:, 30:] == 255).all()  # the three empty places are background
+    layer = markers(tiles)
+    assert list(layer.text) == captions and layer.hovertemplate == "%{text}<extra></extra>"
+    assert [tile_under(x, y) for x, y in zip(layer.x, layer.y)] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]
+    empty = images.digit_tiles(np.zeros((0, 28, 28)), [], "top")
+    assert [a.text for a in empty.layout.annotations] == ["none"] and len(markers(empty).x) == 0
+
+
+def test_png_is_exact_8_bit_greys_with_nan_as_background():
+    z = np.array([[-1.0, 0.0, 1.0, np.nan], [2.0, -3.0, 0.5, 0.25], [np.nan, np.nan, -0.5, 1 / 255]])
+    pic = picture(images.digit_tiles(np.zeros((1, 28, 28)), ["a"], "t", n_cols=1))  # one black tile, no gap
+    assert pic.shape == (28, 28) and (pic == 0).all()
+    uri = images._png(z, -1, 1)
+    got = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+    want = np.array([[0, 128, 255, 255], [255, 0, 191, 159], [255, 255, 64, 128]])  # clipped; NaN white
+    np.testing.assert_array_equal(got, want)
+    grey = np.random.default_rng(7).integers(0, 256, size=(13, 37), dtype=np.uint8)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(images._png_bytes(grey)))), grey)
 
 
 def test_mosaic_places_tiles_row_major_with_background_gaps():
@@ -134,9 +287,9 @@ def test_mosaic_places_tiles_row_major_with_background_gaps():
 def test_builders_take_the_pages_options_instead_of_pages_editing_figures():
     W1 = np.random.default_rng(2).normal(size=(784, 9))
     plain = images.filter_grid(W1)
-    assert plain.data[0].showscale is not False and plain.layout.height is None
+    assert any(t.marker.showscale for t in plain.data if t.type == "scatter") and plain.layout.height is None
     grid = images.filter_grid(W1, colorbar=False, title="Click a filter", height=440, margin=dict(l=0, r=0))
-    assert grid.data[0].showscale is False
+    assert not any(t.marker.showscale for t in grid.data if t.type == "scatter")
     assert grid.layout.title.text == "Click a filter" and grid.layout.height == 440
     assert grid.layout.margin.l == 0 and grid.layout.margin.r == 0 and grid.layout.margin.t is None
     one = images.unit_filter(W1[:, 3], 3, height=300, margin=dict(l=0, r=0, t=40, b=0))

@@ -3,7 +3,15 @@
 Arrays (or the results table's rows) in, `go.Figure` out. Nothing here
 computes an analysis: the arrays come from `core.analysis` (through the
 store) exactly as stored. Two-series line charts share one style
-(`_two_lines`); 10,000-point scatters use WebGL (`Scattergl`).
+(`_two_lines`); 10,000-point scatters use WebGL (`Scattergl`) and send
+float32/integer arrays, which Plotly encodes as compact typed arrays.
+
+For a room: a λ axis has one evenly spaced position per grid value; text
+follows the layout's font size (the caller sets 18 px when presenting) and
+the title and a legend above the plot have bands of their own (`_header`);
+what people read says things in words, symbols such as h/‖h‖ stay in the
+hover text (`JARGON`). Subplot grids are laid out as one dict (`_panels`):
+`make_subplots` cost about 90 ms a figure.
 """
 
 from __future__ import annotations
@@ -14,9 +22,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from app.presentation.style import BLUE, DIGIT_COLORS, LEGEND_TOP, MEAN_LINE, ORANGE, VERMILLION, finish, note
+from app.presentation.style import BLUE, DIGIT_COLORS, MEAN_LINE, ORANGE, VERMILLION, finish, note
+from app.presentation.text import fmt
 from core.analysis import BOX_COLUMNS
 from core.config import same_lambda
 
@@ -25,9 +33,13 @@ __all__ = [
     "cosine_boxes",
     "density_vs_lambda",
     "frontier",
+    "lambda_positions",
+    "lambda_tick",
     "loss_vs_lambda",
     "silhouette_panels",
+    "silhouette_sentence",
     "silhouette_vs_k",
+    "silhouette_x_range",
     "training_curves",
     "tsne_map",
     "unit_activation_histogram",
@@ -35,8 +47,17 @@ __all__ = [
     "unit_frequency_bars",
 ]
 
-LAMBDA_TITLES = {"lambda_k": "λ_k (L2 weight on the encoder kernel W1)", "lambda_a": "λ_a (L2 weight on the code h)"}
+LAMBDA_TITLES = {"lambda_k": "λ_k — weight penalty", "lambda_a": "λ_a — activity penalty"}
 SERIES_STYLE = ((BLUE, "solid", "circle"), (VERMILLION, "dash", "diamond"))  # (colour, dash, marker) of series 1, 2
+SWEEP_HEIGHT = 520  # px: the λ sweeps' default height (the loss chart has two panels)
+TSNE_HEIGHT = 520  # px: a t-SNE map's default height, about as tall as its half-page panel is wide
+FRONTIER_LIGHTEST = 0.75  # where the trade-off chart's palette stops along Viridis (its end is yellow)
+OUTLINE = "#222222"  # dark marker outlines: light colours stay visible on white
+ISLAND_LABEL_SIZE = 24  # px: a digit's name on its t-SNE island, larger than any base font (12, or 18 presenting)
+DEFAULT_HEIGHT = 450  # px: Plotly's (and Streamlit's) height of a figure that sets none
+TITLE_BAND, LEGEND_ROW = 48, 30  # px: the title's band at the top, and a legend row below it, at 18 px text
+SUBPLOT_TITLE_ROW = 30  # px: a subplot title's row above the plot
+JARGON = r"\bh/|\|\|?h\|\|?|‖|\bW_?1\b|max\s*\|w\||\bL0\b"  # symbols kept to hover text, never in what people read
 
 
 # ------------------------------------------------------------------ helpers
@@ -48,9 +69,31 @@ def _other_axis(axis: str) -> str:
     return "lambda_a" if axis == "lambda_k" else "lambda_k"
 
 
+def _sym(axis: str) -> str:
+    return "λ_k" if axis == "lambda_k" else "λ_a"
+
+
 def _same(a: float, b: float) -> bool:
     """Lambdas come back from JSON and linspace: the grid's one rule, `core.config.same_lambda`, not ==."""
     return same_lambda(a, b)
+
+
+def lambda_tick(value: float) -> str:
+    """A λ as an axis tick: `text.fmt` without its padding zeros (0, 1.1e-5, 3e-4, 0.001, 0.01), never 0.5e-4."""
+    return fmt(value).replace(".0e", "e").replace("e-0", "e-").replace("e+0", "e+")
+
+
+def lambda_positions(present: Sequence[float], grid_values: Sequence[float] | None = None) -> list[float]:
+    """The λ values an axis shows, one evenly spaced position each: the grid's and any other present, sorted."""
+    out: list[float] = []
+    for v in sorted(float(v) for v in [*(grid_values or ()), *present]):
+        if not any(_same(v, w) for w in out):
+            out.append(v)
+    return out
+
+
+def _position(values: Sequence[float], v: float) -> int:
+    return next(i for i, w in enumerate(values) if _same(w, v))
 
 
 def _slice_rows(rows: Sequence[Mapping], axis: str, fixed: float) -> list[Mapping]:
@@ -65,7 +108,17 @@ def _selected_row(rows: Sequence[Mapping], axis: str, selected: float | None) ->
     return next((r for r in rows if _same(r[axis], selected)), None)
 
 
-def _selected_trace(x: float, ys: Sequence[float]) -> go.Scatter:
+def _number(row: Mapping, key: str) -> float | None:
+    """row[key] as a float, or None where the row lacks it (older caches) or it is not a number."""
+    v = row.get(key)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _selected_trace(x: float, ys: Sequence[float], lam: float, sym: str, **trace) -> go.Scatter:
     """A ring around the selected model's point on every curve (one legend entry)."""
     return go.Scatter(
         x=[x] * len(ys),
@@ -73,86 +126,310 @@ def _selected_trace(x: float, ys: Sequence[float]) -> go.Scatter:
         mode="markers",
         name="selected model",
         marker=dict(symbol="circle-open", size=18, color="black", line=dict(width=2.5)),
-        hovertemplate="selected model<br>λ = %{x:.3g}<br>%{y:.4g}<extra></extra>",
+        hovertemplate=f"selected model<br>{sym} = {lam:.4g}<br>%{{y:.4g}}<extra></extra>",
         cliponaxis=False,
+        **trace,
     )
 
 
-def _two_lines(fig: go.Figure, series: Sequence, hover: str, size: int = 8, **trace) -> None:
-    """Two lines+markers traces in SERIES_STYLE; series: (x, y, name) each, or None for one not drawn.
+def _line_traces(series: Sequence, hover: str, size: int = 8, **trace) -> list[go.Scatter]:
+    """Two lines+markers traces in SERIES_STYLE; series: (x, y, name) or (x, y, name, options) each, or None.
 
-    hover: what the tooltip says below the series' name (a Plotly template); trace: more Scatter options.
+    None: a series not drawn (the other keeps its style). hover: what the tooltip says below the series'
+    name (a Plotly template); trace: Scatter options of both; options: of that series alone.
     """
+    out = []
     for s, (color, dash, symbol) in zip(series, SERIES_STYLE):
         if s is None:
             continue
-        x, y, name = s
-        fig.add_trace(
-            go.Scatter(
-                x=list(x),
-                y=list(y),
-                mode="lines+markers",
-                name=name,
-                line=dict(color=color, dash=dash),
-                marker=dict(symbol=symbol, size=size, color=color),
-                hovertemplate=f"{name}<br>{hover}<extra></extra>",
-                **trace,
-            )
+        x, y, name, *more = s
+        options = dict(
+            mode="lines+markers",
+            name=name,
+            line=dict(color=color, dash=dash),
+            marker=dict(symbol=symbol, size=size, color=color),
+            hovertemplate=f"{name}<br>{hover}<extra></extra>",
         )
+        out.append(go.Scatter(x=list(x), y=list(y), **(options | trace | (more[0] if more else {}))))
+    return out
 
 
-def _lambda_layout(fig: go.Figure, axis: str, fixed: float, title: str, n: int) -> None:
-    other = _other_axis(axis)
-    sym = "λ_a" if other == "lambda_a" else "λ_k"
-    finish(fig, f"{title} ({sym} = {fixed:.3g})", legend=LEGEND_TOP)
-    fig.update_xaxes(title_text=LAMBDA_TITLES[axis], exponentformat="e", showexponent="all")
+def _two_lines(fig: go.Figure, series: Sequence, hover: str, size: int = 8, **trace) -> None:
+    """`_line_traces`, added to fig."""
+    fig.add_traces(_line_traces(series, hover, size, **trace))
+
+
+def _header(height: int | None, legend_rows: int = 1, below: int = 0) -> dict:
+    """Layout options (for `finish`): the title pinned to the top edge, the legend in a band just below it.
+
+    Plotly centres the title in the top margin, where a legend above the plot collides with it once the
+    fonts grow (presenter mode: 18 px text, 22 px titles). Sized for those: TITLE_BAND px for the title,
+    LEGEND_ROW px per legend row, `below` px more for what sits above the plot (a subplot's title).
+    height: the figure's (None: DEFAULT_HEIGHT).
+    """
+    return dict(
+        title_yref="container",
+        title_y=1.0,
+        title_yanchor="top",
+        title_pad_t=12,
+        legend=dict(
+            orientation="h",
+            yref="container",
+            y=1 - TITLE_BAND / (height or DEFAULT_HEIGHT),
+            yanchor="top",
+            xanchor="right",
+            x=1.0,
+        ),
+        margin=dict(t=TITLE_BAND + legend_rows * LEGEND_ROW + 8 + below),
+    )
+
+
+def _panels(
+    n_rows: int,
+    n_cols: int,
+    titles: Sequence[str],
+    h_spacing: float = 0.1,
+    v_spacing: float = 0.1,
+    share_x: bool = False,
+    share_y: bool = False,
+) -> dict:
+    """The layout of a grid of subplots, as `make_subplots` lays it out, as one dict.
+
+    make_subplots costs about 90 ms a figure (it validates update after update); this costs nothing.
+    Axes are numbered row by row from the top left (x, x2, ...); titles sit above their panels at the
+    layout's font size (make_subplots fixes them at 16 px). share_x: one column's x axes match the
+    bottom one, whose ticks alone are labelled; share_y: one row's y axes match the first's.
+    """
+    width = (1 - h_spacing * (n_cols - 1)) / n_cols
+    tall = (1 - v_spacing * (n_rows - 1)) / n_rows
+    layout: dict = {"annotations": []}
+    for r in range(n_rows):
+        for c in range(n_cols):
+            i = r * n_cols + c + 1
+            n = "" if i == 1 else str(i)
+            x0, y1 = c * (width + h_spacing), 1 - r * (tall + v_spacing)
+            layout[f"xaxis{n}"] = dict(anchor=f"y{n}", domain=[x0, x0 + width])
+            layout[f"yaxis{n}"] = dict(anchor=f"x{n}", domain=[max(0.0, y1 - tall), y1])
+            if share_x and r < n_rows - 1:
+                layout[f"xaxis{n}"] |= dict(matches=f"x{(n_rows - 1) * n_cols + c + 1}", showticklabels=False)
+            if share_y and c > 0:
+                layout[f"yaxis{n}"] |= dict(matches=f"y{'' if r == 0 else r * n_cols + 1}", showticklabels=False)
+            if i <= len(titles):
+                layout["annotations"].append(
+                    dict(
+                        text=titles[i - 1],
+                        x=x0 + width / 2,
+                        y=y1,
+                        xref="paper",
+                        yref="paper",
+                        xanchor="center",
+                        yanchor="bottom",
+                        showarrow=False,
+                    )
+                )
+    return layout
+
+
+def _lambda_axis(positions: Sequence[float]) -> dict:
+    """An x axis with one evenly spaced position per λ in positions, labelled as people read it."""
+    n = len(positions)
+    return dict(
+        tickmode="array",
+        tickvals=list(range(n)),
+        ticktext=[lambda_tick(v) for v in positions],
+        range=[-0.5, max(n, 1) - 0.5],
+        showgrid=True,
+        zeroline=False,
+    )
+
+
+def _lambda_title(
+    fig: go.Figure, axis: str, fixed: float, title: str, n: int, height: int | None, below: int = 0
+) -> None:
+    sym = _sym(_other_axis(axis))
+    finish(fig, f"{title} ({sym} = {fmt(fixed)})", height=height, **_header(height, below=below))
     if n == 0:
-        note(fig, f"no analysed models with {sym} = {fixed:.3g}")
+        note(fig, f"no analysed models with {sym} = {fmt(fixed)} yet")
 
 
 # ------------------------------------------------- 1-2. sweeps over lambda
 
+MSE_TITLE = "How well it redraws digits: error (MSE)"
+TOTAL_TITLE = "What training minimises: loss + penalties"
+PANEL_GAP = 56  # px between the loss chart's two panels: the lower one's title and the upper one's last tick
 
-def loss_vs_lambda(rows: Sequence[Mapping], axis: str, fixed: float, selected: float | None = None) -> go.Figure:
-    """Final train and test total loss vs `axis` over the grid rows (dicts) whose other lambda is `fixed`."""
+
+def loss_vs_lambda(
+    rows: Sequence[Mapping],
+    axis: str,
+    fixed: float,
+    selected: float | None = None,
+    *,
+    grid_values: Sequence[float] | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Two panels over `axis`, for the grid rows (dicts) whose other lambda is `fixed`, train and test each.
+
+    Top: the reconstruction error (mse_train, mse_test), how well the network redraws digits. Bottom: the
+    total loss training minimises, as the original plots it: Keras' last-epoch history_loss_train and
+    history_loss_test (the full-pass loss_train, loss_test where a row lacks them, labelled so).
+    grid_values: every value of `axis` in the grid, one position each (default: those in rows).
+    Both panels share one y scale, logarithmic when the values span more than a decade.
+    """
+    _other_axis(axis)
     data = _slice_rows(rows, axis, fixed)
-    x = [float(r[axis]) for r in data]
-    fig = go.Figure()
-    series = [
-        (x, [float(r[key]) for r in data], f"{name} loss")
-        for key, name in (("loss_train", "train"), ("loss_test", "test"))
-    ]
-    _two_lines(fig, series, "λ = %{x:.3g}<br>loss = %{y:.5g}")
+    positions = lambda_positions([float(r[axis]) for r in data], grid_values)
+    sym = _sym(axis)
+    keras = bool(data) and all(
+        _number(r, "history_loss_train") is not None and _number(r, "history_loss_test") is not None for r in data
+    )
+    total_keys = ("history_loss_train", "history_loss_test") if keras else ("loss_train", "loss_test")
+    total_how = "last epoch, as Keras reports it" if keras else "recomputed on the final weights"
+    height = height or SWEEP_HEIGHT
+    plot_height = height - TITLE_BAND - LEGEND_ROW - SUBPLOT_TITLE_ROW - 100  # about
+    layout = _panels(
+        2,
+        1,
+        (MSE_TITLE, TOTAL_TITLE if keras else f"{TOTAL_TITLE} (recomputed)"),
+        v_spacing=min(0.3, PANEL_GAP / max(plot_height, 1)),
+        share_x=True,
+    )
+    traces, values = [], []
+    for row, (keys, measure) in enumerate(
+        ((("mse_train", "mse_test"), "reconstruction error (MSE)"), (total_keys, f"total loss ({total_how})")), 1
+    ):
+        series = []
+        for key, name, group in zip(keys, ("training set", "test set"), ("train", "test")):
+            pts = [(r, v) for r in data if (v := _number(r, key)) is not None]
+            values += [v for _, v in pts]
+            opts = dict(customdata=[float(r[axis]) for r, _ in pts], legendgroup=group, showlegend=row == 1)
+            label = name if row == 1 else f"{name}: total loss"
+            series.append(([_position(positions, float(r[axis])) for r, _ in pts], [v for _, v in pts], label, opts))
+        ax = "" if row == 1 else "2"
+        hover = f"{measure}<br>{sym} = %{{customdata:.4g}}<br>%{{y:.5g}}"
+        traces += _line_traces(series, hover, xaxis=f"x{ax}", yaxis=f"y{ax}")
     sel = _selected_row(data, axis, selected)
     if sel is not None:
-        fig.add_trace(_selected_trace(float(sel[axis]), [float(sel["loss_train"]), float(sel["loss_test"])]))
-    _lambda_layout(fig, axis, fixed, "Final loss vs regularization", len(data))
-    fig.update_yaxes(title_text="loss (MSE + penalties)", exponentformat="e")
+        lam = float(sel[axis])
+        for row, keys in ((1, ("mse_train", "mse_test")), (2, total_keys)):
+            ys = [v for k in keys if (v := _number(sel, k)) is not None]
+            ax = "" if row == 1 else "2"
+            traces.append(
+                _selected_trace(
+                    _position(positions, lam),
+                    ys,
+                    lam,
+                    sym,
+                    showlegend=row == 1,
+                    legendgroup="selected",
+                    xaxis=f"x{ax}",
+                    yaxis=f"y{ax}",
+                )
+            )
+    # one y range for both panels, so the gap between error and total loss reads at a glance
+    # (set, not `matches`: Plotly.js 3 mis-ranges these matched axes)
+    y = dict(exponentformat="e", nticks=4, **_shared_range(values))
+    for k in ("xaxis", "xaxis2"):
+        layout[k] |= _lambda_axis(positions)
+    layout["xaxis2"]["title"] = dict(text=LAMBDA_TITLES[axis])
+    layout["yaxis"] |= y
+    layout["yaxis2"] |= y
+    fig = go.Figure(data=traces, layout=layout)
+    _lambda_title(fig, axis, fixed, "Error and loss", len(data), height, below=SUBPLOT_TITLE_ROW)
     return fig
 
 
-def density_vs_lambda(rows: Sequence[Mapping], axis: str, fixed: float, selected: float | None = None) -> go.Figure:
-    """Density and sparsity (1 - density) of the test-set code vs `axis` over the grid rows (dicts)."""
+def _shared_range(values: Sequence[float]) -> dict:
+    """A y axis over positive values: from 0, or logarithmic when they span more than a decade."""
+    if not values or min(values) <= 0:
+        return dict(type="linear", rangemode="tozero")
+    lo, hi = min(values), max(values)
+    if hi / lo <= 10:
+        return dict(type="linear", range=[0, hi * 1.08])
+    pad = 0.06 * (math.log10(hi) - math.log10(lo))
+    return dict(type="log", range=[math.log10(lo) - pad, math.log10(hi) + pad], **_log_ticks(values))
+
+
+def _log_ticks(values: Sequence[float]) -> dict:
+    """Ticks at 1, 2 and 5 per decade over positive values, written out (0.002, 0.005, 0.01):
+    Plotly's own log ticks write the minor ones as lone digits (2 ... 9) that crowd at large fonts."""
+    pos = [float(v) for v in values if v is not None and v > 0 and math.isfinite(v)]
+    if not pos:
+        return {}
+    lo, hi = min(pos), max(pos)
+    ticks = [
+        m * 10.0**e
+        for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+        for m in (1, 2, 5)
+        if lo / 1.6 <= m * 10.0**e <= hi * 1.6
+    ]
+    if len(ticks) > 7:  # many decades: the powers of ten alone
+        ticks = [t for t in ticks if f"{t:.0e}".startswith("1")]
+    if sum(lo <= t <= hi for t in ticks) < 2:  # a narrow range: Plotly's own ticks do better
+        return {}
+    return dict(tickmode="array", tickvals=ticks, ticktext=[f"{t:.3g}" for t in ticks])
+
+
+def density_vs_lambda(
+    rows: Sequence[Mapping],
+    axis: str,
+    fixed: float,
+    selected: float | None = None,
+    *,
+    grid_values: Sequence[float] | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Density of the code (fraction of non-zero entries) on the training and test sets vs `axis`.
+
+    rows: the grid's results (dicts with density_test, and density_train where known: rows without it
+    draw the test set alone). The right axis reads the same heights as sparsity = 1 - density.
+    grid_values: every value of `axis` in the grid, one position each (default: those in rows).
+    """
+    _other_axis(axis)
     data = _slice_rows(rows, axis, fixed)
-    x = [float(r[axis]) for r in data]
-    density = [float(r["density_test"]) for r in data]
-    sparsity = [1.0 - d for d in density]  # from density, so the two always sum to 1
-    fig = go.Figure()
-    series = [(x, density, "density (non-zero entries)"), (x, sparsity, "sparsity (zero entries)")]
-    _two_lines(fig, series, "λ = %{x:.3g}<br>%{y:.3f}", cliponaxis=False)  # points at exactly 0 or 1 stay whole
+    positions = lambda_positions([float(r[axis]) for r in data], grid_values)
+    sym = _sym(axis)
+    series = []
+    for key, name in (("density_train", "training set"), ("density_test", "test set")):
+        pts = [(r, v) for r in data if (v := _number(r, key)) is not None]
+        opts = dict(customdata=[(float(r[axis]), 1.0 - v) for r, v in pts])
+        series.append(
+            ([_position(positions, float(r[axis])) for r, _ in pts], [v for _, v in pts], name, opts) if pts else None
+        )
+    if not any(series):
+        series[1] = ([], [], "test set")
+    hover = f"{sym} = %{{customdata[0]:.4g}}<br>density %{{y:.3f}} (sparsity %{{customdata[1]:.3f}})"
+    traces = _line_traces(series, hover, cliponaxis=False)  # points at exactly 0 or 1 stay whole
+    # the right axis, reversed, reads the same heights as sparsity; an empty trace makes Plotly draw it
+    traces.append(go.Scatter(x=[], y=[], yaxis="y2", showlegend=False, hoverinfo="skip"))
     sel = _selected_row(data, axis, selected)
     if sel is not None:
-        d = float(sel["density_test"])
-        fig.add_trace(_selected_trace(float(sel[axis]), [d, 1.0 - d]))
-    _lambda_layout(fig, axis, fixed, "Density and sparsity of the code h (test set)", len(data))
-    fig.update_yaxes(title_text="fraction of code entries", range=[0, 1])
+        lam = float(sel[axis])
+        ys = [v for k in ("density_train", "density_test") if (v := _number(sel, k)) is not None]
+        traces.append(_selected_trace(_position(positions, lam), ys, lam, sym))
+    fig = go.Figure(
+        data=traces,
+        layout=dict(
+            xaxis=_lambda_axis(positions) | dict(title=dict(text=LAMBDA_TITLES[axis])),
+            yaxis=dict(title=dict(text="density: share of non-zero entries"), range=[0, 1]),
+            yaxis2=dict(
+                title=dict(text="sparsity = 1 − density"),
+                range=[1, 0],
+                overlaying="y",
+                side="right",
+                showgrid=False,
+                zeroline=False,
+            ),
+        ),
+    )
+    _lambda_title(fig, axis, fixed, "Density of the code", len(data), height or SWEEP_HEIGHT)
     return fig
 
 
 # --------------------------------------------------------------- training
 
 
-def training_curves(history: Mapping) -> go.Figure:
+def training_curves(history: Mapping, *, height: int | None = None) -> go.Figure:
     """Train and test total loss per epoch from a history dict ("loss", "val_loss": (n_epochs,) lists)."""
     fig = go.Figure()
     series = []
@@ -161,27 +438,59 @@ def training_curves(history: Mapping) -> go.Figure:
         series.append((range(1, len(y) + 1), y, f"{name} loss") if y else None)
     _two_lines(fig, series, "epoch %{x}<br>%{y:.5g}", size=5)
     n_epochs = int(history["last_epoch"]) + 1 if "last_epoch" in history else len(history.get("loss", []))
-    finish(fig, f"Training curves ({n_epochs} epochs, early stopping on test loss)", legend=LEGEND_TOP)
+    finish(fig, f"Training curves ({n_epochs} epochs, early stopping on test loss)", height=height, **_header(height))
     fig.update_xaxes(title_text="epoch", rangemode="tozero")
-    fig.update_yaxes(title_text="loss (MSE + penalties, log scale)", type="log", exponentformat="e")
+    fig.update_yaxes(
+        title_text="total loss incl. penalties (log scale)",
+        type="log",
+        exponentformat="e",
+        **_log_ticks([v for s in series if s for v in s[1]]),
+    )
     return fig
 
 
 # ------------------------------------------------------ 5. cosine boxes
 
 
-def cosine_boxes(same_box: np.ndarray, diff_box: np.ndarray) -> go.Figure:
-    """Box plots of cosine similarity per digit from precomputed stats, same_box and diff_box (10, len(BOX_COLUMNS))."""
+def cosine_boxes(same_box: np.ndarray, diff_box: np.ndarray, *, height: int | None = None) -> go.Figure:
+    """Box plots of cosine similarity per digit from precomputed stats, same_box and diff_box (10, len(BOX_COLUMNS)).
+
+    Only the statistics are stored, not the pairs themselves, so the outlier points the original draws
+    beyond the whiskers cannot be shown (boxpoints=False). Plotly's own box hover would call the
+    whiskers' ends "min" and "max": an invisible point per box says what they are instead (hovermode
+    "x": anywhere above a digit). The x-axis names the digits, so there is no legend.
+    """
     col = {name: i for i, name in enumerate(BOX_COLUMNS)}
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("same digit", "different digit"), shared_yaxes=True)
-    lowest = 0.0
+    layout = _panels(1, 2, ("same digit", "different digit"), share_y=True)
+    traces, lowest = [], 0.0
+    hover = (
+        "digit %{x} (first image): %{customdata[0]:,} pairs<br>"
+        "median %{customdata[1]:.3f} · box %{customdata[2]:.3f}–%{customdata[3]:.3f} · mean %{customdata[4]:.3f}<br>"
+        "whiskers %{customdata[5]:.3f}–%{customdata[6]:.3f}: furthest pairs within 1.5 IQR<br>"
+        "all pairs %{customdata[7]:.3f}–%{customdata[8]:.3f} (outliers not drawn: not stored)<extra></extra>"
+    )
+    order = ("n", "median", "q1", "q3", "mean", "lowerfence", "upperfence", "min", "max")
     for panel, stats in enumerate((np.asarray(same_box), np.asarray(diff_box)), start=1):
-        for d in range(stats.shape[0]):
+        drawn = [d for d in range(stats.shape[0]) if stats[d, col["n"]] > 0]  # no pairs: nothing to draw
+        axes = dict(xaxis=f"x{'' if panel == 1 else panel}", yaxis=f"y{'' if panel == 1 else panel}")
+        traces.append(
+            go.Scatter(
+                x=drawn,
+                y=[float(stats[d, col["median"]]) for d in drawn],
+                customdata=[[float(stats[d, col[c]]) for c in order] for d in drawn],
+                mode="markers",
+                marker=dict(size=1, opacity=0),
+                hoverlabel=dict(bgcolor=[DIGIT_COLORS[d % len(DIGIT_COLORS)] for d in drawn]),
+                name="statistics",
+                showlegend=False,
+                hovertemplate=hover,
+                **axes,
+            )
+        )
+        for d in drawn:
             s = stats[d]
-            if s[col["n"]] == 0:  # no pairs for this digit: nothing to draw
-                continue
             lowest = min(lowest, float(s[col["lowerfence"]]), float(s[col["min"]]))
-            fig.add_trace(
+            traces.append(
                 go.Box(
                     x=[d],
                     q1=[s[col["q1"]]],
@@ -191,24 +500,27 @@ def cosine_boxes(same_box: np.ndarray, diff_box: np.ndarray) -> go.Figure:
                     upperfence=[s[col["upperfence"]]],
                     mean=[s[col["mean"]]],
                     name=f"digit {d}",
-                    legendgroup=f"digit {d}",
-                    showlegend=panel == 1,
+                    showlegend=False,
                     marker_color=DIGIT_COLORS[d % len(DIGIT_COLORS)],
                     boxpoints=False,
-                    hovertext=f"digit {d}: {int(s[col['n']])} pairs",
-                ),
-                row=1,
-                col=panel,
+                    hoverinfo="skip",
+                    **axes,
+                )
             )
+    x = dict(title=dict(text="digit"), tickmode="array", tickvals=list(range(10)), range=[-0.6, 9.6])
+    layout["xaxis"] |= x
+    layout["xaxis2"] |= x
+    layout["yaxis"] |= dict(range=[lowest, 1], title=dict(text="cosine similarity"))
+    layout["yaxis2"] |= dict(range=[lowest, 1])
+    fig = go.Figure(data=traces, layout=layout)
     finish(
         fig,
-        "Cosine similarity of normalised codes, by digit of the first image of each pair",
+        "Cosine similarity of the codes of two images",
         boxmode="overlay",
-        legend=dict(title=dict(text="digit")),
+        showlegend=False,
+        hovermode="x",
+        height=height,
     )
-    fig.update_xaxes(title_text="digit", tickmode="array", tickvals=list(range(10)), range=[-0.6, 9.6])
-    fig.update_yaxes(range=[lowest, 1])
-    fig.update_yaxes(title_text="cosine similarity", row=1, col=1)
     return fig
 
 
@@ -216,32 +528,67 @@ def cosine_boxes(same_box: np.ndarray, diff_box: np.ndarray) -> go.Figure:
 
 
 def tsne_map(
-    embedding: np.ndarray, labels: np.ndarray, title: str, index: np.ndarray | None = None, n_classes: int = 10
+    embedding: np.ndarray,
+    labels: np.ndarray,
+    title: str,
+    index: np.ndarray | None = None,
+    n_classes: int = 10,
+    *,
+    height: int | None = None,
 ) -> go.Figure:
-    """t-SNE embedding (n, 2) coloured by digit labels (n,); index (n,) the test-image indices (default 0..n-1)."""
-    embedding = np.asarray(embedding)
+    """t-SNE embedding (n, 2) coloured by digit labels (n,); index (n,) the test-image indices (default 0..n-1).
+
+    Each digit's name is written on its island (the median of its points). The map fills its panel
+    (height: default TSNE_HEIGHT). Coordinates go out as float32 and indices as integers, which Plotly
+    sends as compact typed arrays: a 10,000-point map is about 150 KB of JSON.
+    """
+    embedding = np.asarray(embedding, dtype=np.float32)
     labels = np.asarray(labels)
     index = np.arange(len(labels)) if index is None else np.asarray(index)
-    fig = go.Figure()
+    index = index.astype(np.int16 if len(index) == 0 or (index.min() >= 0 and index.max() < 2**15) else np.int32)
+    traces, islands = [], []
     for d in range(n_classes):
         mask = labels == d
-        fig.add_trace(
+        x, y = embedding[mask, 0], embedding[mask, 1]
+        color = DIGIT_COLORS[d % len(DIGIT_COLORS)]
+        traces.append(
             go.Scattergl(
-                x=embedding[mask, 0],
-                y=embedding[mask, 1],
+                x=x,
+                y=y,
                 mode="markers",
                 name=str(d),
                 customdata=index[mask],
-                marker=dict(size=3, color=DIGIT_COLORS[d % len(DIGIT_COLORS)], opacity=0.7),
-                hovertemplate=f"digit {d}<br>test image %{{customdata}}<extra></extra>",
+                marker=dict(size=3, color=color, opacity=0.7),
+                hovertemplate=f"digit {d}, test image %{{customdata}}<extra></extra>",
             )
         )
-    finish(fig, title, legend=dict(title=dict(text="digit"), itemsizing="constant"))
-    # t-SNE coordinates have no unit and no meaningful scale: hide the ticks, keep the aspect
-    fig.update_xaxes(title_text="t-SNE 1", showticklabels=False, ticks="", showgrid=False, zeroline=False)
-    fig.update_yaxes(
-        title_text="t-SNE 2", showticklabels=False, ticks="", showgrid=False, zeroline=False, scaleanchor="x"
+        if len(x):
+            islands.append(
+                dict(
+                    x=float(np.median(x)),
+                    y=float(np.median(y)),
+                    text=f"<b>{d}</b>",
+                    showarrow=False,
+                    font=dict(size=ISLAND_LABEL_SIZE, color="black"),
+                    bgcolor="rgba(255,255,255,0.8)",
+                    bordercolor=color,
+                    borderwidth=2,
+                    borderpad=1,
+                    name=f"digit {d}",
+                )
+            )
+    fig = go.Figure(traces)
+    finish(
+        fig,
+        title,
+        height=height or TSNE_HEIGHT,
+        annotations=islands,
+        legend=dict(title=dict(text="digit"), itemsizing="constant"),
     )
+    # t-SNE coordinates have no unit and no meaningful scale: hide the ticks; the map fills its panel
+    fig.update_xaxes(title_text="", showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    fig.update_yaxes(title_text="", showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    fig.update_layout(margin=dict(l=8, r=8, b=8, t=TITLE_BAND + 8))
     return fig
 
 
@@ -258,6 +605,12 @@ def _downsample_sorted(values: np.ndarray, max_points: int) -> tuple[np.ndarray,
     return pos, values[pos]
 
 
+def silhouette_x_range(*samples: np.ndarray) -> tuple[float, float]:
+    """One x range for silhouette panels of every samples array given (raw and normalised): (≤ -0.1, 1)."""
+    low = min((float(np.min(s)) for s in samples if np.size(s)), default=0.0)
+    return (min(-0.1, low), 1.0)
+
+
 def silhouette_panels(
     samples: np.ndarray,
     labels: np.ndarray,
@@ -266,30 +619,28 @@ def silhouette_panels(
     means: np.ndarray | None = None,
     max_points: int = 200,
     n_cols: int = 3,
+    *,
+    x_range: tuple[float, float] | None = None,
+    height: int | None = None,
 ) -> go.Figure:
     """Classic silhouette plots, one panel per k: samples (len(ks), n) silhouettes, labels (len(ks), n) clusters.
 
-    means (len(ks),) are the dashed lines (default: the mean of each row of
-    samples); each cluster's sorted band is downsampled to max_points points.
+    means (len(ks),) are the dashed lines (default: the mean of each row of samples); each cluster's
+    sorted band is downsampled to max_points points. Every panel has one x range: x_range (pass
+    `silhouette_x_range(raw, normalised)` so both spaces' figures match), default that of samples.
     """
     samples, labels = np.asarray(samples), np.asarray(labels)
     means = samples.mean(axis=1) if means is None else np.asarray(means)
     n_rows = max(1, math.ceil(len(ks) / n_cols))
-    fig = make_subplots(
-        rows=n_rows,
-        cols=n_cols,
-        subplot_titles=[f"k = {k}" for k in ks],
-        horizontal_spacing=0.06,
-        vertical_spacing=0.08,
-    )
+    layout = _panels(n_rows, n_cols, [f"k = {k}" for k in ks], h_spacing=0.06, v_spacing=0.12)
     palette = px.colors.qualitative.Safe
     n = samples.shape[1]
     gap = max(2, n // 100)  # the original's 10-sample gap is invisible at 10,000 samples
-    x_min = min(-0.1, float(samples.min()) if samples.size else 0.0)
-    # Collected and added in bulk: make_subplots' per-trace add_trace(row=, col=) and
+    x_min, x_max = silhouette_x_range(samples) if x_range is None else x_range
+    # One layout dict and one Figure: make_subplots, per-trace add_trace(row=, col=) and
     # add_vline/add_annotation cost milliseconds each, which made this figure the
     # dashboard's slowest (about 0.5 s for 9 panels x 10 clusters).
-    traces, annotations, shapes = [], list(fig.layout.annotations), []
+    traces, annotations, shapes = [], layout["annotations"], []
     for p, _k in enumerate(ks):
         axis = "" if p == 0 else str(p + 1)
         y_lower = 0
@@ -313,13 +664,14 @@ def silhouette_panels(
                     yaxis=f"y{axis}",
                 )
             )
-            annotations.append(
+            annotations.append(  # the cluster's number left of its band, at the layout's font size
                 dict(
-                    x=-0.05,
+                    x=0,
                     y=y_lower + len(vals) / 2,
+                    xanchor="right",
+                    xshift=-3,
                     text=str(c),
                     showarrow=False,
-                    font=dict(size=10),
                     xref=f"x{axis}",
                     yref=f"y{axis}",
                 )
@@ -337,39 +689,75 @@ def silhouette_panels(
                 line=dict(color=MEAN_LINE, dash="dash", width=1.5),
             )
         )
-    fig.add_traces(traces)
-    fig.update_layout(annotations=annotations, shapes=shapes)
-    fig.update_xaxes(range=[x_min, 1])
-    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)
-    for c in range(1, n_cols + 1):
-        fig.update_xaxes(title_text="silhouette value", row=n_rows, col=c)
-    for r in range(1, n_rows + 1):
-        fig.update_yaxes(title_text="samples by cluster", row=r, col=1)
-    finish(
-        fig, f"{title} (bands: clusters, sorted; dashed red: mean silhouette)", height=300 * n_rows, showlegend=False
-    )
+    for i in range(1, n_rows * n_cols + 1):
+        n = "" if i == 1 else str(i)
+        layout[f"xaxis{n}"]["range"] = [x_min, x_max]
+        layout[f"yaxis{n}"] |= dict(showticklabels=False, ticks="", showgrid=False, zeroline=False)
+        if (i - 1) % n_cols == 0:
+            layout[f"yaxis{n}"]["title"] = dict(text="digits by cluster")
+    bottom_middle = (n_rows - 1) * n_cols + (n_cols + 1) // 2
+    layout[f"xaxis{'' if bottom_middle == 1 else bottom_middle}"]["title"] = dict(text="silhouette (−1 to 1)")
+    layout["shapes"] = shapes
+    fig = go.Figure(data=traces, layout=layout)
+    finish(fig, f"{title}: silhouettes by cluster (red: mean)", height=height or 300 * n_rows, showlegend=False)
     return fig
 
 
-def silhouette_vs_k(means_raw: np.ndarray, means_normalised: np.ndarray, ks: Sequence[int]) -> go.Figure:
-    """Mean silhouette vs k for the raw code h and the normalised code h/||h||, both (len(ks),)."""
+SPACE_NAMES = ("raw code", "code scaled to length 1")  # the two spaces K-means runs in, as people read them
+
+
+def silhouette_vs_k(
+    means_raw: np.ndarray, means_normalised: np.ndarray, ks: Sequence[int], *, height: int | None = None
+) -> go.Figure:
+    """Mean silhouette vs k for the raw code h and the normalised code h/||h||, both (len(ks),), from 0 up."""
     fig = go.Figure()
+    hover = "k = %{x}<br>mean silhouette %{y:.3f}<extra></extra>"
     series = [
-        (ks, [float(v) for v in y], name)
-        for y, name in ((means_raw, "raw code h"), (means_normalised, "normalised code h/||h||"))
+        (ks, [float(v) for v in y], name, dict(hovertemplate=f"{name}<br>{symbol}<br>{hover}"))
+        for y, name, symbol in zip((means_raw, means_normalised), SPACE_NAMES, ("h", "h/‖h‖"))
     ]
-    _two_lines(fig, series, "k = %{x}<br>mean silhouette %{y:.3f}")
-    finish(fig, "K-means: mean silhouette vs number of clusters", legend=LEGEND_TOP)
+    _two_lines(fig, series, hover)
+    finish(fig, "K-means: mean silhouette vs number of clusters", height=height, **_header(height))
     fig.update_xaxes(title_text="k (number of clusters)", tickmode="array", tickvals=list(ks))
-    fig.update_yaxes(title_text="mean silhouette (-1 to 1)")
+    fig.update_yaxes(title_text="mean silhouette (-1 to 1)", rangemode="tozero")
     return fig
+
+
+SILHOUETTE_GROUPS = (  # (lowest best mean silhouette, what it means), after Kaufman & Rousseeuw's reading
+    (0.5, "clear groups: the codes fall into separate clusters"),
+    (0.25, "weak groups: there is some structure, but the clusters overlap a lot"),
+    (-math.inf, "no natural groups: the codes form a continuum rather than separate clusters"),
+)
+
+
+def silhouette_sentence(means_raw: Sequence[float], means_normalised: Sequence[float], ks: Sequence[int]) -> str:
+    """One plain sentence on what the mean silhouettes (len(ks),) of the two spaces mean, with the best k."""
+    best = [
+        (float(v), k, name)
+        for means, name in zip((means_raw, means_normalised), ("raw codes", "codes scaled to length 1"))
+        for v, k in zip(means, ks)
+        if not math.isnan(float(v))
+    ]
+    if not best:
+        return "No silhouettes were computed for this model."
+    value, k, name = max(best, key=lambda b: b[0])
+    meaning = next(text for low, text in SILHOUETTE_GROUPS if value >= low)
+    return (
+        f"The mean silhouette reaches at most {value:.2f} (k = {k}, {name}), where 1 would mean perfectly "
+        f"separate groups and 0 none. That means {meaning}."
+    )
 
 
 # --------------------------------------------------- per-unit statistics
 
 
 def unit_frequency_bars(
-    unit_frequency: np.ndarray, dead_units: np.ndarray, dense_units: np.ndarray, dense_threshold: float = 0.5
+    unit_frequency: np.ndarray,
+    dead_units: np.ndarray,
+    dense_units: np.ndarray,
+    dense_threshold: float = 0.5,
+    *,
+    height: int | None = None,
 ) -> go.Figure:
     """Per-unit firing frequency (n_units,) sorted descending; dead and dense (n_units,) bool coloured apart.
 
@@ -411,30 +799,40 @@ def unit_frequency_bars(
     )
     finish(
         fig,
-        "How often each hidden unit fires (test set), units sorted",
+        "How often each hidden unit fires (test set)",
         bargap=0.1,
         barmode="overlay",
-        legend=LEGEND_TOP,
+        showlegend=True,
+        height=height,
+        **_header(height, legend_rows=2),
     )
     fig.update_xaxes(title_text="unit rank (most frequent first)")
-    fig.update_yaxes(title_text="fraction of test images with h > 0", range=[0, 1])
+    fig.update_yaxes(title_text="share of test images it fires on", range=[0, 1], tickformat=".0%")
     return fig
 
 
-def unit_activation_histogram(hist: np.ndarray, hist_max: float, n_images: int, unit: int) -> go.Figure:
-    """A unit's activations over n_images test images: one bar for h = 0 and the histogram (bins,) of h > 0."""
+def unit_activation_histogram(
+    hist: np.ndarray, hist_max: float, n_images: int, unit: int, *, height: int | None = None
+) -> go.Figure:
+    """A unit's activations over n_images test images: h = 0 (silent) apart, and the histogram (bins,) of h > 0.
+
+    The silent images (often 90% of them) get their own small panel, bar and label, and the active
+    histogram its own y scale, so the silent count never squashes the active part flat.
+    """
     hist = np.asarray(hist, dtype=np.int64)
     n_active = int(hist.sum())
     n_zero = n_images - n_active
+    share = n_zero / n_images if n_images else 0.0
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
-            x=["silent (h = 0)"],
+            x=["silent"],
             y=[n_zero],
-            name=f"silent: {n_zero} images",
-            marker_color="#999999",
-            hovertemplate="h = 0 on %{y} test images<extra></extra>",
+            name=f"silent: {n_zero:,} images",
+            marker_color="#BBBBBB",
+            hovertemplate="silent (h = 0) on %{y:,} test images<extra></extra>",
             xaxis="x",
+            yaxis="y",
         )
     )
     if n_active and hist_max > 0:
@@ -445,26 +843,42 @@ def unit_activation_histogram(hist: np.ndarray, hist_max: float, n_images: int, 
                 y=hist,
                 width=np.diff(edges),
                 customdata=np.stack([edges[:-1], edges[1:]], axis=1),
-                name=f"active: {n_active} images",
+                name=f"active: {n_active:,} images",
                 marker_color=BLUE,
                 hovertemplate="h in (%{customdata[0]:.3g}, %{customdata[1]:.3g}]: %{y} images<extra></extra>",
                 xaxis="x2",
+                yaxis="y2",
             )
         )
     frac = n_active / n_images if n_images else 0.0
     finish(
         fig,
         f"Unit {unit} fires on {frac:.1%} of the {n_images:,} test images",
-        xaxis=dict(domain=[0, 0.14], title_text=""),
-        xaxis2=dict(domain=[0.2, 1], title_text="activation h when active", anchor="y"),
-        yaxis=dict(title_text="test images"),
+        # the silent bar's panel has headroom for its label; the histogram has its own scale
+        xaxis=dict(domain=[0, 0.13], title_text="", fixedrange=True),
+        yaxis=dict(range=[0, max(n_images, 1) * 1.45], showticklabels=False, showgrid=False, fixedrange=True),
+        xaxis2=dict(domain=[0.34, 1], title_text=f"activation when it fires ({n_active:,} images)"),
+        yaxis2=dict(title_text="images", anchor="x2", rangemode="tozero"),
+        annotations=[
+            dict(
+                x="silent",
+                y=n_zero,
+                xref="x",
+                yref="y",
+                yanchor="bottom",
+                text=f"silent on<br>{n_zero:,} images<br>({share:.1%})",
+                showarrow=False,
+                name="silent",
+            )
+        ],
         bargap=0.05,
-        legend=LEGEND_TOP,
+        showlegend=False,
+        height=height,
     )
     return fig
 
 
-def unit_digit_bars(label_frequency: np.ndarray, unit: int) -> go.Figure:
+def unit_digit_bars(label_frequency: np.ndarray, unit: int, *, height: int | None = None) -> go.Figure:
     """How often a unit fires on each digit: label_frequency (10,) = fraction of that digit's test images."""
     freq = np.asarray(label_frequency, dtype=np.float64)
     digits = np.arange(len(freq))
@@ -476,7 +890,7 @@ def unit_digit_bars(label_frequency: np.ndarray, unit: int) -> go.Figure:
             hovertemplate="fires on %{y:.1%} of the test images of digit %{x}<extra></extra>",
         )
     )
-    finish(fig, f"What unit {unit} is for: how often it fires on each digit")
+    finish(fig, f"What unit {unit} is for: how often it fires on each digit", height=height)
     fig.update_xaxes(title_text="digit", type="category")
     fig.update_yaxes(title_text="fraction of that digit's images", range=[0, 1], tickformat=".0%")
     return fig
@@ -500,24 +914,25 @@ def frontier(
     selected: the (lambda_k, lambda_a) ringed. customdata of every point: (lambda_k, lambda_a).
     """
     x_titles = {
-        "l0_mean_test": "active units per digit (mean L0 of the code, of 196) →  denser code",
+        "l0_mean_test": "active units per digit (mean, of 196) →  denser code",
         "density_test": "density of the code (fraction of non-zero entries) →  denser code",
     }
     fig = go.Figure()
     lambda_as = sorted({float(r["lambda_a"]) for r in rows})
     symbols = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
-    palette = px.colors.sequential.Viridis
+    # Viridis from dark purple to green, stopping before its light yellows: every colour reads on white
+    palette = px.colors.sample_colorscale("Viridis", np.linspace(0, FRONTIER_LIGHTEST, max(2, len(lambda_as))))
     for i, la in enumerate(lambda_as):
         group = [r for r in rows if _same(r["lambda_a"], la)]
-        color = palette[round(i * (len(palette) - 1) / max(1, len(lambda_as) - 1))]
+        color = palette[i]
         fig.add_trace(
             go.Scatter(
                 x=[r[x_key] for r in group],
                 y=[r[y_key] for r in group],
                 customdata=[(r["lambda_k"], r["lambda_a"]) for r in group],
                 mode="markers",
-                name=f"λ_a = {la:.3g}",
-                marker=dict(size=10, color=color, symbol=symbols[i % len(symbols)], line=dict(width=1, color="white")),
+                name=f"λ_a = {lambda_tick(la)}",
+                marker=dict(size=11, color=color, symbol=symbols[i % len(symbols)], line=dict(width=1, color=OUTLINE)),
                 hovertemplate="λ_k = %{customdata[0]:.3g}, λ_a = %{customdata[1]:.3g}<br>"
                 + "x = %{x:.4g}<br>test MSE = %{y:.4g}<extra></extra>",
             )
@@ -555,5 +970,7 @@ def frontier(
         height=height,
     )
     fig.update_xaxes(title_text=x_titles.get(x_key, x_key))
-    fig.update_yaxes(title_text="reconstruction error on the test set (MSE) ↑ worse", type="log")
+    fig.update_yaxes(
+        title_text="reconstruction error (test MSE) ↑ worse", type="log", **_log_ticks([r[y_key] for r in rows])
+    )
     return fig

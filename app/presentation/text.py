@@ -19,6 +19,7 @@ __all__ = [
     "fmt",
     "frontier_caption",
     "frontier_summary",
+    "literal",
     "loss_sentence",
     "metric_text",
     "model_label",
@@ -28,6 +29,17 @@ __all__ = [
 def fmt(value: float) -> str:
     """A lambda as people read it (slider labels, links, captions): 0, 1.1e-05, 0.003, 1.0e-04."""
     return "0" if value == 0 else f"{value:.2g}" if 1e-3 <= value < 1 else f"{value:.1e}"
+
+
+_MARKDOWN = set("\\`*_{}[]<>()#+-.!|~:$&")  # ASCII punctuation Markdown (and Streamlit's :color[] / :icon:) reads
+
+
+def literal(text: str) -> str:
+    """Text from a visitor (a link's parameter) as Markdown that shows it exactly: every mark escaped.
+
+    A link like ?lambda_k=[Login](//evil.example) then shows those characters, never a link.
+    """
+    return "".join("\\" + c if c in _MARKDOWN else c for c in text.replace("\n", " "))
 
 
 def model_label(letter: str, lambda_k: float, lambda_a: float) -> str:
@@ -59,7 +71,10 @@ def differences(a: FastMeta, b: FastMeta) -> list[str]:
         f" ({a.n_dead_units} → {b.n_dead_units})"
     )
     l0a, l0b = a.l0_mean_test, b.l0_mean_test
-    out.append(f"{l0b:.0f} instead of {l0a:.0f} active units per digit ({pct(l0b, l0a)})")
+    if round(l0a) == round(l0b):
+        out.append(f"about as many active units per digit ({l0b:.0f})")
+    else:
+        out.append(f"{l0b:.0f} instead of {l0a:.0f} active units per digit ({pct(l0b, l0a)})")
     mse_a, mse_b = a.loss_test.mse, b.loss_test.mse
     verdict = "" if pct(mse_b, mse_a) == "unchanged" else (" (worse)" if mse_b > mse_a else " (better)")
     out.append(f"test reconstruction error (MSE) {pct(mse_b, mse_a)}{verdict}")
@@ -99,12 +114,18 @@ def frontier_summary(rows: Sequence[Mapping[str, Any]], front: Sequence[int], x_
     """
     best = min(rows, key=lambda r: r["mse_test"])
     sparsest = min(rows, key=lambda r: r[x_key])
-    return (
+    ratio = sparsest["mse_test"] / best["mse_test"]
+    head = (
         f"Of the **{len(rows)}** models, **{len(front)}** are on the front. The most faithful "
         f"(λ_k = {fmt(best['lambda_k'])}, λ_a = {fmt(best['lambda_a'])}) uses "
-        f"{best['l0_mean_test']:.0f} units per digit; the sparsest (λ_k = {fmt(sparsest['lambda_k'])}, "
-        f"λ_a = {fmt(sparsest['lambda_a'])}) uses {sparsest['l0_mean_test']:.0f} and redraws digits with "
-        f"{sparsest['mse_test'] / best['mse_test']:.1f}× the error."
+        f"{best['l0_mean_test']:.0f} units per digit"
+    )
+    if sparsest is best:
+        return head + "; it is also the sparsest."
+    cost = "about as well" if ratio < 1.05 else f"with {ratio:.1f}× its error" if ratio < 10 else f"{ratio:.0f}× worse"
+    return (
+        head + f"; the sparsest (λ_k = {fmt(sparsest['lambda_k'])}, λ_a = {fmt(sparsest['lambda_a'])}) uses "
+        f"{sparsest['l0_mean_test']:.0f} and redraws digits {cost}."
     )
 
 

@@ -2,20 +2,18 @@
 
 import streamlit as st
 
-from app import chrome, guards, selection
+from app import cache, chrome, guards, selection
 from app.presentation import charts, images, tables, units
 from core import schema as S
 
 chrome.page_intro(
     "What does each hidden unit look for?",
-    "Each small square is one of the 196 hidden units: it shows which pixels make that unit fire "
-    "(light) or stay quiet (dark). Without regularization the filters look like noise; as λ grows they "
-    "become smooth strokes and blobs — and some units go **dead** (outlined in red): they never fire.",
-    "Filter u is column u of the encoder kernel W1 (784 × 196) reshaped to 28 × 28, scaled to its own "
-    "largest absolute weight (grey = 0). Dead = never active on any of the 10,000 test images.",
+    "Each square is one of the 196 hidden units: light pixels make it fire, dark ones keep it quiet. "
+    "Click a square to explore that unit.",
 )
 sel = selection.this_run()
 view = guards.require_view(sel)
+ident = cache.identity(view)
 
 
 def _clicked() -> None:
@@ -24,14 +22,25 @@ def _clicked() -> None:
     st.session_state["_open_unit"] = True
 
 
-st.caption("Click a filter to explore its unit.")
-grid = images.filter_grid(view.weights["W1"], view.arrays[S.DEAD_UNITS], clickable=True, height=820)  # 196 tiles
-chrome.chart(grid, key="filters_grid", on_select=_clicked, selection_mode="points")
+grid = chrome.figure(
+    ("filters", "grid", *ident),
+    lambda: images.filter_grid(view.weights["W1"], view.arrays[S.DEAD_UNITS], clickable=True, height=560),
+)
+chrome.chart(grid, key="filters_grid", on_select=_clicked, selection_mode="points", main=True)
 if st.session_state.pop("_open_unit", False):
     st.switch_page("views/units.py")
+chrome.explain(
+    "Without regularization the filters look like noise; as λ grows they become smooth strokes and blobs — "
+    "and some units go **dead** (outlined in orange): they never fire.",
+    "Filter u is column u of the encoder kernel W1 (784 × 196) reshaped to 28 × 28, scaled to its own "
+    "largest absolute weight (grey = 0). Dead = never active on any of the 10,000 test images.",
+)
 chrome.chart(
-    charts.unit_frequency_bars(  # the exact counts / n, as the unit explorer shows them
-        units.units_columns(view)["fires_on_fraction"], view.arrays[S.DEAD_UNITS], view.arrays[S.DENSE_UNITS]
+    chrome.figure(
+        ("filters", "frequency", *ident),
+        lambda: charts.unit_frequency_bars(  # the exact counts / n, as the unit explorer shows them
+            units.units_columns(view)["fires_on_fraction"], view.arrays[S.DEAD_UNITS], view.arrays[S.DENSE_UNITS]
+        ),
     )
 )
 c1, c2 = st.columns(2)

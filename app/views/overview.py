@@ -4,50 +4,64 @@ import streamlit as st
 
 from app import cache, chrome, guards, selection
 from app.presentation import charts, tables, text
-from core.results import results_table
 
 chrome.page_intro(
     "How much does regularization cost, and what does it buy?",
-    "Each point is one trained network; the ringed one is the model chosen in the sidebar. A stronger "
-    "activity penalty λ_a makes the network redraw digits a little worse (**loss goes up**) with a code that "
-    "uses fewer of its 196 units (**sparsity goes up**). The weight penalty λ_k costs loss too, but watch "
-    "what it does to sparsity when λ_a is on: shrinking the weights makes the code *denser* again. Small "
-    "zig-zags come from early stopping, which ends each training run at a slightly different point.",
-    "Loss is the total that Keras reports: reconstruction MSE + λ_a·Σh²/batch + λ_k·ΣW1², final epoch, "
-    "train and test set. *Density* is what the original notebook called sparsity: the fraction of non-zero "
-    "entries of the code h over the whole test set; sparsity = 1 − density. Training: Adam, batch 256, "
-    "early stopping on the test loss (patience 3, min_delta 1e-4).",
+    "Each point is one trained network; the ringed one is the model chosen in the sidebar.",
 )
 sel = selection.this_run()
 view = guards.require_view(sel)
 m, h = view.meta, view.history
+g, token = cache.grid(), cache.token()
 
-cols = st.columns(6)
-cols[0].metric("Test loss (total)", f"{m.loss_test.total:.5f}")
-cols[1].metric("Reconstruction error (MSE)", f"{m.loss_test.mse:.5f}")
-cols[2].metric("Sparsity of the code", f"{m.sparsity_test:.1%}", help="Fraction of code entries that are zero")
-cols[3].metric(
-    "Active units (of 196)", f"{m.l0_mean_test:.0f}", help="Mean number of non-zero code entries per test digit"
-)
-cols[4].metric("Dead units", m.n_dead_units, help="Units that never fire on any test digit")
-cols[5].metric("Epochs trained", h["last_epoch"] + 1)
 
-rows = results_table(cache.cells())
-for axis, fixed, other in (("lambda_k", sel.lambda_a, "λ_a"), ("lambda_a", sel.lambda_k, "λ_k")):
-    name = "λ_k (weight penalty)" if axis == "lambda_k" else "λ_a (activity penalty)"
-    st.subheader(f"Against {name}, at {other} = {text.fmt(fixed)}")
+def lambda_figures(axis: str, main: bool) -> None:
+    """The loss and the density of the code against one λ (the other as selected), side by side."""
+    fixed = sel.lambda_a if axis == "lambda_k" else sel.lambda_k
     selected = sel.lambda_k if axis == "lambda_k" else sel.lambda_a
+    values = g.lambda_k if axis == "lambda_k" else g.lambda_a
     left, right = st.columns(2)
-    chrome.chart(charts.loss_vs_lambda(rows, axis, fixed, selected), where=left)
-    chrome.chart(charts.density_vs_lambda(rows, axis, fixed, selected), where=right)
+    for where, builder in ((left, charts.loss_vs_lambda), (right, charts.density_vs_lambda)):
+        fig = chrome.figure(
+            ("overview", builder.__name__, axis, fixed, selected, values, token),
+            lambda b=builder: b(cache.rows(), axis, fixed, selected, grid_values=values, height=None if main else 460),
+        )
+        chrome.chart(fig, where=where, main=main and where is left)
+
+
+lambda_figures("lambda_k", main=True)
+cols = st.columns(5)
+cols[0].metric("Redrawing error (test MSE)", f"{m.loss_test.mse:.5f}", help="Mean squared error of the redrawn digits")
+cols[1].metric("Sparsity of the code", f"{m.sparsity_test:.1%}", help="Fraction of code entries that are zero")
+cols[2].metric("Active units", f"{m.l0_mean_test:.0f} of 196", help="Mean number of non-zero code entries per digit")
+cols[3].metric("Dead units", m.n_dead_units, help="Units that never fire on any test digit")
+cols[4].metric("Epochs trained", h["last_epoch"] + 1)
+st.markdown(
+    "**Left:** how well the network redraws digits (reconstruction error, lower is better), next to the total "
+    "loss that training minimises (the error plus the penalties), as the original study plots it. "
+    "**Right:** how many of the 196 code units a digit uses. A stronger activity penalty λ_a makes the code "
+    "sparser and the redrawn digits a little worse; the weight penalty λ_k costs accuracy too, and when λ_a is on "
+    "it makes the code *denser* again."
+)
+st.subheader(f"Against λ_a (activity penalty), at λ_k = {text.fmt(sel.lambda_k)}")
+lambda_figures("lambda_a", main=False)
+chrome.explain(
+    "Small zig-zags come from early stopping, which ends each training run at a slightly different point.",
+    "Reconstruction error: the mean squared error between a digit and its reconstruction, on the 10,000 test "
+    "(and 60,000 training) images with the final weights. Total loss, as the original plots it: Keras' "
+    "`history['loss'][-1]` (the mean of the last epoch's batch losses) and `history['val_loss'][-1]`, i.e. MSE + "
+    "λ_a·Σh²/batch + λ_k·ΣW1². *Density* is what the original notebook called sparsity: the fraction of non-zero "
+    "entries of the code h, on the test and the training set; sparsity = 1 − density. Training: Adam, batch 256, "
+    "early stopping on the test loss (patience 3, min_delta 1e-4).",
+)
 
 if not selection.presenting():
     with st.expander("Training curves of the selected model"):
-        chrome.chart(charts.training_curves(h))
+        chrome.chart(chrome.figure(("overview", "curves", *cache.identity(view)), lambda: charts.training_curves(h)))
         st.markdown(text.loss_sentence(m.loss_test))
 
     with st.expander("Results of every model (table)"):
-        st.dataframe(rows, hide_index=True, height=300)
+        st.dataframe(cache.rows(), hide_index=True, height=300)
     c1, c2 = st.columns(2)
     chrome.download(
         "Results of every model (CSV)", lambda: tables.results_csv(cache.cells()), "results_grid.csv", where=c1

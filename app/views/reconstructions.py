@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from app import chrome, guards, selection
+from app import cache, chrome, guards, selection
 from app.presentation import images, tables
 from core import schema as S
 from core.analysis import normalise_codes
@@ -11,33 +11,42 @@ from core.model import decode, encode
 
 chrome.page_intro(
     "From digit to code and back",
-    "Top row: test digits. The next two rows show the 196-number code the network makes of each digit "
-    "(as a 14 × 14 picture; bright = strongly active), raw and scaled to the same length. The last row is "
-    "the network's attempt to redraw the digit from its code alone. Stronger regularization makes the "
-    "codes darker (fewer active units) and the redrawn digits blurrier.",
-    "Rows: x; h = relu(x·W1 + b1) reshaped to 14 × 14; h/‖h‖ (an all-zero code stays zero); "
-    "sigmoid(h·W2 + b2). Each code image is scaled to its own maximum.",
+    "Top: test digits. Middle: the 196-number code the network makes of each (bright = active). "
+    "Bottom: the digit redrawn from its code alone.",
 )
 sel = selection.this_run()
 view = guards.require_view(sel)
 a = view.arrays
 test = chrome.test_set()
-if test is None:
-    st.caption("The first 20 test digits (set MNIST_PATH to the MNIST file to choose others).")
+start = int(st.session_state.get("recon_start", 0)) if test is not None else None
+
+
+if start is None:  # the 20 digits stored with the analysis
     idx = a[S.RECON_INDEX]
     x, code, code_n, out = a[S.RECON_INPUT], a[S.RECON_CODE], a[S.RECON_CODE_NORMALISED], a[S.RECON_OUTPUT]
 else:
-    x_test, _ = test
-    st.session_state.setdefault("recon_start", 0)
-    start = st.number_input(
-        "First test digit to show", min_value=0, max_value=len(x_test) - 20, step=20, key="recon_start"
-    )
     idx = np.arange(start, start + 20)
-    x = x_test[idx]
-    code = encode(x, view.weights)
+    x = test[0][idx]
+    code = encode(x, view.weights)  # 20 digits: well under a millisecond
     code_n = normalise_codes(code)[0]
     out = decode(code, view.weights)
-chrome.chart(images.reconstruction_grid(x, code, code_n, out, idx))
+fig = chrome.figure(
+    ("reconstructions", *cache.identity(view), start),
+    lambda: images.reconstruction_grid(x, code, code_n, out, idx),
+)
+chrome.chart(fig, main=True)
+if test is None:
+    if not selection.presenting():
+        st.caption("The first 20 test digits (set MNIST_PATH to the MNIST file to choose others).")
+else:
+    st.session_state.setdefault("recon_start", 0)
+    st.number_input("First test digit to show", min_value=0, max_value=len(test[0]) - 20, step=20, key="recon_start")
+chrome.explain(
+    "Stronger regularization makes the codes darker (fewer active units) and the redrawn digits blurrier.",
+    "Rows: x; h = relu(x·W1 + b1) reshaped to 14 × 14, each code scaled to its own maximum; h/‖h‖ (an all-zero "
+    "code stays zero), all on one scale, the row's maximum — scaled to their own maximum they would look exactly "
+    "like the row above; sigmoid(h·W2 + b2).",
+)
 chrome.download(
     "These digits' codes (CSV)",
     lambda: tables.codes_csv(idx, code, x, out),

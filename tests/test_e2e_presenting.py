@@ -1,0 +1,122 @@
+"""On a projector: 1280×720, presenter mode, a partly prepared grid, in a real browser.
+
+The opening page and every tour step show a figure (never a "not ready" box), every page's main
+figure starts within the first 720 px, and chart text (tick labels, legends, axis titles) is at
+least 16 px. Screenshots go to $SCREENSHOT_DIR if set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_e2e import MAIN, PAGES, wait_for_page
+
+from core.results import scan
+from core.store import ModelStore
+from serve import CHROMIUM, browser, serve, wait_for_app
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+)
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+@pytest.fixture(scope="module")
+def server(tiny_cache, tmp_path_factory):
+    """The tiny grid without its default model (0, 0): the dashboard must land elsewhere."""
+    root = tmp_path_factory.mktemp("partial") / "cache"
+    shutil.copytree(tiny_cache, root)
+    for cell, summary in scan(ModelStore(root)).items():
+        if cell == (0.0, 0.0):
+            shutil.rmtree(root / summary.entry)
+    with serve(root, log=tmp_path_factory.mktemp("server") / "streamlit.log") as (url, proc):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser() as b:
+        yield b
+
+
+def main_figure_top(page) -> float:
+    """The top of the page's first figure, in px from the top of the window (the page is not scrolled)."""
+    return page.evaluate(f"() => document.querySelector('{MAIN} .js-plotly-plot').getBoundingClientRect().top")
+
+
+def not_ready_boxes(page) -> list[str]:
+    return [
+        t
+        for t in page.locator(f"{MAIN} [data-testid=stAlert]").all_inner_texts()
+        if "prepared" in t or "being computed" in t or "not been computed" in t
+    ]
+
+
+def smallest_chart_text(page) -> dict[str, float]:
+    """The smallest font size (px) of tick labels, legend entries and axis titles over the main area's figures,
+    with the first small texts found ("small": [text, px])."""
+    return page.evaluate(
+        f"""() => {{
+            const scoped = sel => sel.split(',').map(s => '{MAIN} .js-plotly-plot ' + s.trim()).join(', ');
+            const all = sel => Array.from(document.querySelectorAll(scoped(sel)));
+            const px = e => parseFloat(getComputedStyle(e).fontSize);
+            const size = sel => Math.min(...all(sel).map(px), 999);
+            const small = all('.xtick text, .ytick text, .g-xtitle text, .g-ytitle text').filter(e => px(e) < 16)
+                .slice(0, 3).map(e => [e.textContent, px(e)]);
+            return {{ticks: size('.xtick text, .ytick text'), legend: size('.legendtext'),
+                    axis_titles: size('.g-xtitle text, .g-ytitle text'), small: small}};
+        }}"""
+    )
+
+
+def shot(page, name: str) -> None:
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"projector_{name}.png"))
+
+
+def test_every_page_at_1280x720_in_presenter_mode(server, chromium):
+    page = chromium.new_page(viewport=PROJECTOR)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for name, title in PAGES:
+        page.goto(f"{server}/{'' if name == 'overview' else name}?present=1")
+        wait_for_page(page)
+        assert title in page.inner_text(MAIN), name
+        assert not not_ready_boxes(page), f"{name} opens on a ready model"
+        top = main_figure_top(page)
+        shot(page, name)
+        assert top < PROJECTOR["height"] - 100, f"{name}: the main figure starts {top:.0f} px down a 720 px screen"
+        text = smallest_chart_text(page)
+        assert text["ticks"] >= 16, f"{name}: tick labels {text}"
+        assert text["legend"] >= 16 and text["axis_titles"] >= 16, f"{name}: {text}"
+        assert "Technical details" not in page.inner_text(MAIN), name
+    assert not errors, errors
+    page.close()
+
+
+def test_every_tour_step_at_1280x720_shows_a_figure(server, chromium):
+    page = chromium.new_page(viewport=PROJECTOR)
+    page.goto(f"{server}/?present=1")
+    wait_for_page(page)
+    page.get_by_role("button", name="Start the guided tour").click()
+    steps = 0
+    while True:
+        wait_for_page(page)
+        steps += 1
+        banner = page.locator(f"{MAIN} p", has_text="Tour, step").first.inner_text()
+        assert not not_ready_boxes(page), banner
+        assert main_figure_top(page) < PROJECTOR["height"] - 60, banner
+        shot(page, f"tour_{steps}")
+        nxt = page.get_by_role("button", name="Next")
+        if not nxt.count():
+            break
+        nxt.click()
+        wait_for_app(page)
+        assert steps < 10
+    assert steps >= 5, "most steps have a ready model on this grid"
+    page.close()

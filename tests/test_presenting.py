@@ -1,0 +1,277 @@
+"""Presenting on a partly prepared grid: land only on ready models, tour steps that exist, B differs from A,
+presenter-sized text, and links whose text is shown as typed (never as Markdown)."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.presentation.text import literal
+from apptest import PAGES, app, charts, texts
+from core.results import scan
+from core.store import ModelStore
+
+STEPS = 7
+
+
+@pytest.fixture(scope="module")
+def partial_cache(tiny_cache, tmp_path_factory) -> Path:
+    """The tiny grid with two of its four cells gone: the default (0, 0) and (0.001, 0.001)."""
+    root = tmp_path_factory.mktemp("partial") / "cache"
+    shutil.copytree(tiny_cache, root)
+    for name, summary in scan(ModelStore(root)).items():
+        if name in ((0.0, 0.0), (1e-3, 1e-3)):
+            shutil.rmtree(root / summary.entry)
+    assert sorted(scan(ModelStore(root))) == [(0.0, 1e-3), (1e-3, 0.0)]
+    return root
+
+
+READY = {(0.0, 1e-3), (1e-3, 0.0)}
+
+
+def cell(at) -> tuple[float, float]:
+    return (at.session_state["lambda_k"], at.session_state["lambda_a"])
+
+
+def landing_notes(at) -> list[str]:
+    return [c for c in texts(at.caption) if "nearest ready model" in c]
+
+
+def assert_shows_a_figure(at, where: str) -> None:
+    assert not at.exception, where
+    assert not any("not been prepared" in i or "being prepared" in i for i in texts(at.info)), where
+    assert charts(at), f"{where}: a figure, not a 'not ready' box"
+
+
+def test_the_default_view_lands_on_the_nearest_ready_model_and_says_so(partial_cache, monkeypatch):
+    at = app(partial_cache, monkeypatch)
+    assert cell(at) == (0.0, 1e-3), "two λ_a steps from (0, 0), the other ready model is ten λ_k steps away"
+    assert_shows_a_figure(at, "overview")
+    [note] = landing_notes(at)
+    assert "λ_k = 0, λ_a = 0.001" in note and "λ_k = 0, λ_a = 0 is not ready yet" in note
+    assert at.query_params["lambda_a"] == "0.001", "the link names what is shown"
+
+
+def test_a_link_to_an_unready_model_opens_the_nearest_ready_one_with_a_notice(partial_cache, monkeypatch):
+    at = app(partial_cache, monkeypatch, {"lambda_k": "0.001", "lambda_a": "0.001"})
+    assert cell(at) == (1e-3, 0.0)
+    assert_shows_a_figure(at, "overview")
+    assert any("λ_k = 0.001, λ_a = 0.001 is not ready yet" in n for n in landing_notes(at))
+    # a model chosen on purpose afterwards is shown as it is: not ready, with what is going on
+    at.select_slider(key="lambda_a").set_value(1e-3).run()
+    assert cell(at) == (1e-3, 1e-3) and any("has not been prepared yet" in i for i in texts(at.info))
+
+
+def test_a_link_to_a_ready_model_opens_it_without_a_notice(partial_cache, monkeypatch):
+    at = app(partial_cache, monkeypatch, {"lambda_k": "0.001", "lambda_a": "0"})
+    assert cell(at) == (1e-3, 0.0) and not landing_notes(at)
+
+
+def test_every_page_on_a_partial_grid_opens_on_a_ready_model(partial_cache, monkeypatch):
+    for page in PAGES:
+        at = app(partial_cache, monkeypatch, {"lambda_k": "0", "lambda_a": "0"}, page=page)
+        assert cell(at) in READY, page
+        assert_shows_a_figure(at, page)
+
+
+def test_the_tour_on_a_partial_grid_lands_only_on_ready_models(partial_cache, monkeypatch):
+    at = app(partial_cache, monkeypatch, {"present": "1"})
+    at.button(key="tour-start").click().run()
+    seen = []
+    for _ in range(STEPS):
+        step = at.session_state["tour"]
+        banner = next(m.value for m in at.markdown if m.value.startswith("**Tour, step"))
+        seen.append(step)
+        assert cell(at) in READY, f"step {step}"
+        lk, la = cell(at)
+        assert_shows_a_figure(at, f"step {step}")
+        assert "λ_a = 0.003" not in banner and "λ_a = 0.01" not in banner, "names only what it shows"
+        if step == 7:
+            assert (at.session_state["cmp_lambda_k"], at.session_state["cmp_lambda_a"]) in READY - {cell(at)}
+        nxt = [b for b in at.button if b.key in ("tour-next", "tour-finish")]
+        if nxt[0].key == "tour-finish":
+            break
+        nxt[0].click().run()
+    assert seen == sorted(seen) and len(set(seen)) == len(seen)
+    assert seen[0] == 1 and len(seen) >= 4, seen
+    assert 5 not in seen and 7 not in seen, "no model with both penalties strong; no sparse B beside A"
+    # step 1 names the cell it shows, not a pair that does not exist
+    at = app(partial_cache, monkeypatch)
+    at.button(key="tour-start").click().run()
+    banner = next(m.value for m in at.markdown if m.value.startswith("**Tour, step 1"))
+    lk, la = cell(at)
+    assert f"λ_a = {la:g}" in banner and "no penalty at all" not in banner
+
+
+def test_a_tour_step_with_no_ready_model_is_skipped_with_a_note(tiny_cache, tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    shutil.copytree(tiny_cache, root)
+    for c, summary in scan(ModelStore(root)).items():
+        if c != (0.0, 0.0):
+            shutil.rmtree(root / summary.entry)  # only the unregularized model is left
+    at = app(root, monkeypatch)
+    at.button(key="tour-start").click().run()
+    assert at.session_state["tour"] == 1
+    at.button(key="tour-next").click().run()
+    assert at.session_state["tour"] == 2 and cell(at) == (0.0, 0.0)
+    assert [b for b in at.button if b.key == "tour-finish"], "no later step has a model: step 2 is the last"
+    assert not [b for b in at.button if b.key == "tour-next"]
+
+
+def test_the_tour_says_which_steps_it_skipped(partial_cache, monkeypatch):
+    at = app(partial_cache, monkeypatch)
+    at.button(key="tour-start").click().run()
+    while at.session_state["tour"] < 4:
+        at.button(key="tour-next").click().run()
+    at.button(key="tour-next").click().run()
+    assert at.session_state["tour"] == 6
+    assert any(c == "Step 5 skipped: no model for it is ready yet." for c in texts(at.caption)), texts(at.caption)
+    at.button(key="tour-back").click().run()
+    assert at.session_state["tour"] == 4, "Back skips it too"
+
+
+def test_compare_chooses_a_model_b_other_than_a(partial_cache, tiny_cache, monkeypatch):
+    for root in (partial_cache, tiny_cache):
+        at = app(root, monkeypatch, page="compare")
+        b = (at.session_state["cmp_lambda_k"], at.session_state["cmp_lambda_a"])
+        assert b != cell(at), root
+        assert not any("same model" in w.value for w in at.warning)
+    # a link that names A as B gets another B
+    at = app(tiny_cache, monkeypatch, {"cmp_k": "0", "cmp_a": "0"}, page="compare")
+    assert (at.session_state["cmp_lambda_k"], at.session_state["cmp_lambda_a"]) != (0.0, 0.0)
+
+
+def test_presenter_mode_draws_chart_text_at_projector_size(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch, {"present": "1"})
+    for page in PAGES:
+        at.switch_page(f"views/{page}.py").run()
+        for fig in charts(at):
+            layout = fig["layout"]
+            assert layout["font"]["size"] >= 16, page
+            assert layout["legend"]["font"]["size"] >= 16, page
+            for ann in layout.get("annotations", []):
+                assert ann.get("font", {}).get("size", 16) >= 16, (page, ann.get("text"))
+    plain = app(tiny_cache, monkeypatch)
+    assert all(f["layout"].get("font", {}).get("size", 12) < 16 for f in charts(plain)), "normal size otherwise"
+
+
+def test_presenter_mode_shows_no_developer_notes(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch, {"present": "1"})
+    for page in PAGES:
+        at.switch_page(f"views/{page}.py").run()
+        words = " ".join(texts(at.caption) + texts(at.markdown) + texts(at.info))
+        assert "MNIST_PATH" not in words and "python -m core" not in words, page
+        assert str(tiny_cache) not in words, page
+        assert not at.get("download_button") and not at.main.button, page
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("lambda_k", "[Login](//evil.example/x)"),
+        ("lambda_a", "**big** :red[alarm]"),
+        ("unit", "[x](javascript:alert(1))"),
+        ("present", "<b>hi</b>_under_"),
+        ("cmp_k", "![img](//evil.example/i.png)"),
+    ],
+)
+def test_text_from_a_link_is_shown_as_typed_never_as_markdown(tiny_cache, monkeypatch, param, value):
+    page = {"unit": "units", "cmp_k": "compare"}.get(param)
+    at = app(tiny_cache, monkeypatch, {param: value}, page=page)
+    if page:  # a page's own parameter is read when the page opens
+        at = app(tiny_cache, monkeypatch, {param: value})
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception
+    notes = [w.value for w in at.warning if "The link's" in w.value]
+    assert notes, "the bad parameter is reported"
+    shown = literal(value[: 10 if param in ("unit", "present") else 20])
+    assert any(shown in n for n in notes), (shown, notes)
+    for n in notes:  # no Markdown mark from the link reaches the page unescaped
+        quoted = n[n.index("“") + 1 : n.rindex("”")]
+        assert not re.search(r"(?<!\\)[\[\]()*_:<>!]", quoted), quoted
+
+
+def test_a_rerun_after_a_slider_change_opens_no_cache_file(tiny_cache, monkeypatch):
+    import builtins
+    import io
+
+    import numpy as np
+
+    at = app(tiny_cache, monkeypatch)
+    for page in ("overview", "filters", "units"):  # every model read once
+        at.switch_page(f"views/{page}.py").run()
+        for k in (1e-3, 0.0):
+            at.select_slider(key="lambda_k").set_value(k).run()
+    opened = []
+    real_open, real_load = builtins.open, np.load
+
+    def spy_open(f, *args, **kwargs):
+        if str(tiny_cache) in str(f):
+            opened.append(str(f))
+        return real_open(f, *args, **kwargs)
+
+    def spy_load(f, *args, **kwargs):
+        opened.append(str(f))
+        return real_load(f, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy_open)
+    monkeypatch.setattr(io, "open", spy_open)
+    monkeypatch.setattr(np, "load", spy_load)
+    for k in (1e-3, 0.0, 1e-3):
+        at.select_slider(key="lambda_k").set_value(k).run()
+        assert not at.exception
+    assert opened == [], opened
+
+
+def test_a_figure_is_built_once_per_model_and_options(tiny_cache, monkeypatch):
+    from app.presentation import images
+
+    calls = []
+    real = images.filter_grid
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(images, "filter_grid", counting)
+    at = app(tiny_cache, monkeypatch, page="filters")
+    assert len(calls) == 1
+    for k in (1e-3, 0.0, 1e-3, 0.0):
+        at.select_slider(key="lambda_k").set_value(k).run()
+    assert len(calls) == 2, "one build per model; moving back costs no figure work"
+    first = json.dumps(charts(at)[0]["data"][-1]["customdata"])
+    at.select_slider(key="lambda_k").set_value(1e-3).run()
+    assert json.dumps(charts(at)[0]["data"][-1]["customdata"]) == first  # the same figure, from the cache
+    at.toggle(key="present").set_value(True).run()
+    assert len(calls) == 3, "presenter mode has its own, larger figure"
+
+
+def test_building_a_figure_does_not_copy_the_template(monkeypatch):
+    import copy
+
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from app.presentation import charts as C
+    from app.presentation import style
+
+    templates = []
+    real = copy.deepcopy
+
+    def spy(obj, *args, **kwargs):
+        if isinstance(obj, (go.layout.Template, dict)) and "layout" in obj and "data" in obj:
+            templates.append(obj)
+        return real(obj, *args, **kwargs)
+
+    style.use_template()
+    monkeypatch.setattr(copy, "deepcopy", spy)
+    rows = [
+        {"lambda_k": 0.0, "lambda_a": a, "loss_train": 0.01, "loss_test": 0.01, "mse_train": 0.01, "mse_test": 0.01}
+        | {"density_test": 0.5, "density_train": 0.5, "history_loss_train": 0.01, "history_loss_test": 0.01}
+        for a in (0.0, 1e-3)
+    ]
+    figs = [C.loss_vs_lambda(rows, "lambda_a", 0.0), C.unit_digit_bars(np.full(10, 0.1), 3)]
+    assert templates == [], "no figure deep-copies the template"
+    assert all(f.layout.template.layout.plot_bgcolor == "white" for f in figs), "yet every figure has it"
