@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 import streamlit as st
@@ -30,14 +32,78 @@ def token() -> tuple:
     return get_store().change_token()
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # shared and read-only: no copy per call
 def _scan(root: str, token: tuple) -> dict[Cell, CellSummary]:
     return scan(ModelStore(root))
 
 
-@st.cache_resource(max_entries=12, show_spinner="Loading this model…")  # shared, read-only: no copy per rerun
-def _view(root: str, token: tuple, summary: CellSummary) -> CellView | None:
-    return load_view(ModelStore(root), summary)
+VIEWS_KEPT = 24  # cells' arrays kept in memory by the server (2-3 MB each), least recently used dropped first
+NEIGHBOURS = 1  # grid steps around the shown cell whose arrays are read ahead, in the background
+
+
+@st.cache_resource(show_spinner=False)
+def _views() -> tuple[OrderedDict, threading.Lock, set]:
+    """The server's read-only views by (root, entry, manifest time, readiness), their lock, and the keys in flight."""
+    return OrderedDict(), threading.Lock(), set()
+
+
+def _view_key(root: str, s: CellSummary, tok: tuple) -> tuple:
+    stamp = next((t[1:] for t in tok if t[0] == s.entry), None)
+    return (root, s.entry, stamp, s.readiness)
+
+
+def _load(root: str, s: CellSummary, key: tuple) -> CellView | None:
+    """The view of `s`, read once and then kept (shared by every session, never edited)."""
+    kept, lock, _ = _views()
+    with lock:
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    v = load_view(ModelStore(root), s)
+    if v is not None:
+        with lock:
+            kept[key] = v
+            while len(kept) > VIEWS_KEPT:
+                kept.popitem(last=False)
+    return v
+
+
+def _read_ahead(root: str, tok: tuple, around: Cell) -> None:
+    """Read the ready neighbours of `around` in a background thread, so that the next slider step finds them."""
+    g, have = _grid(root, tok), _scan(root, tok)
+    kept, lock, flying = _views()
+    ik = g.lambda_k.index(around[0]) if around[0] in g.lambda_k else None
+    ia = g.lambda_a.index(around[1]) if around[1] in g.lambda_a else None
+    if ik is None or ia is None:
+        return
+    todo = []
+    for dk in range(-NEIGHBOURS, NEIGHBOURS + 1):
+        for da in range(-NEIGHBOURS, NEIGHBOURS + 1):
+            if (dk == 0) == (da == 0) or not (0 <= ik + dk < len(g.lambda_k) and 0 <= ia + da < len(g.lambda_a)):
+                continue  # the four neighbours along the axes
+            s = have.get((g.lambda_k[ik + dk], g.lambda_a[ia + da]))
+            if s is None or not s.ready:
+                continue
+            key = _view_key(root, s, tok)
+            with lock:
+                if key in kept or key in flying:
+                    continue
+                flying.add(key)
+            todo.append((s, key))
+    if not todo:
+        return
+
+    def work() -> None:
+        for s, key in todo:
+            try:
+                _load(root, s, key)
+            except Exception:  # noqa: BLE001 - reading ahead is a courtesy; the page reads it again if needed
+                pass
+            finally:
+                with lock:
+                    flying.discard(key)
+
+    threading.Thread(target=work, name="read-ahead", daemon=True).start()
 
 
 def cells() -> dict[Cell, CellSummary]:
@@ -70,8 +136,10 @@ def view(lambda_k: float, lambda_a: float) -> CellView | None:
     s = summary(lambda_k, lambda_a)
     if s is None or not s.ready:
         return None
-    store = get_store()
-    return _view(str(store.root), token(), s)
+    root, tok = str(get_store().root), token()
+    v = _load(root, s, _view_key(root, s, tok))
+    _read_ahead(root, tok, s.cell)
+    return v
 
 
 def readiness(lambda_k: float, lambda_a: float) -> str:
@@ -90,14 +158,19 @@ def identity(view: CellView) -> tuple:
     return (view.summary.entry, view.summary.readiness)
 
 
-def grid() -> SweepGrid:
-    """The sliders' values: the default grid plus every cell in the cache."""
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _grid(root: str, token: tuple) -> SweepGrid:
     default = SweepGrid.default()
-    have = cells()
+    have = _scan(root, token)
     return SweepGrid(
         lambda_k=default.lambda_k + tuple(k for k, _ in have),
         lambda_a=default.lambda_a + tuple(a for _, a in have),
     )
+
+
+def grid() -> SweepGrid:
+    """The sliders' values: the default grid plus every cell in the cache."""
+    return _grid(str(get_store().root), token())
 
 
 # ------------------------------------------------------------- the job, live

@@ -106,11 +106,11 @@ def _with_label(fig: go.Figure, label: str) -> go.Figure:
     out.add_annotation(
         text=f"<b>{label}</b>",
         xref="paper",
-        yref="container",
+        yref="paper",
         x=1.0,
         y=1.0,
         xanchor="right",
-        yanchor="top",
+        yanchor="bottom",
         showarrow=False,
         font=dict(size=2 * PRESENTER_FONT, color="#D55E00"),
         bgcolor="rgba(255,255,255,0.85)",

@@ -275,3 +275,21 @@ def test_building_a_figure_does_not_copy_the_template(monkeypatch):
     figs = [C.loss_vs_lambda(rows, "lambda_a", 0.0), C.unit_digit_bars(np.full(10, 0.1), 3)]
     assert templates == [], "no figure deep-copies the template"
     assert all(f.layout.template.layout.plot_bgcolor == "white" for f in figs), "yet every figure has it"
+
+
+def test_during_play_the_main_figure_shows_the_lambda_large_and_stop_keeps_the_one_on_screen(tiny_cache, monkeypatch):
+    import time
+
+    at = app(tiny_cache, monkeypatch, page="filters")
+    at.button(key="anim-play").click().run()
+    [main, *_] = charts(at)
+    labels = [a for a in main["layout"].get("annotations", []) if a["text"] == "<b>λ_k = 0</b>"]
+    assert labels and labels[0]["font"]["size"] >= 30, "λ written large on the page's main figure"
+    assert all("λ_k =" not in a["text"] for f in charts(at)[1:] for a in f["layout"].get("annotations", []))
+    # a step taken just before Stop was pressed, whose page was not drawn yet, is undone
+    at.session_state["_anim"] = {"axis": "lambda_k", "last": time.monotonic(), "shown": 0.0}
+    at.session_state["lambda_k"] = 1e-3  # as the animation's step sets it, before its page is drawn
+    at.button(key="anim-stop").click().run()
+    assert "_anim" not in at.session_state and at.session_state["lambda_k"] == 0.0
+    plain = charts(at)[0]
+    assert not [a for a in plain["layout"].get("annotations", []) if "λ_k =" in a["text"]], "no label once stopped"
