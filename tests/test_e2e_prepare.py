@@ -51,7 +51,7 @@ def test_prepare_from_an_empty_cache_in_a_real_browser(tmp_path, mnist_path, mon
             # then the default model's finished overview
             page.wait_for_function(
                 "() => [...document.querySelectorAll('[data-testid=stMetricLabel]')]"
-                ".some(m => m.textContent.includes('Test loss'))",
+                ".some(m => m.textContent.includes('Redrawing error'))",
                 timeout=180_000,
             )
             assert not main_has(page, "Live:")

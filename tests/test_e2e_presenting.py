@@ -2,7 +2,8 @@
 
 The opening page and every tour step show a figure (never a "not ready" box), every page's main
 figure starts within the first 720 px, and chart text (tick labels, legends, axis titles) is at
-least 16 px. Screenshots go to $SCREENSHOT_DIR if set.
+least 16 px. Screenshots (what the README shows) go to $SCREENSHOT_DIR if set; E2E_CACHE runs it on
+another cache (the real one, for the README) and E2E_QUERY opens another model first.
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ pytestmark = pytest.mark.skipif(
 PROJECTOR = {"width": 1280, "height": 720}
 
 
+QUERY = os.environ.get("E2E_QUERY", "")
+
+
 @pytest.fixture(scope="module")
 def server(tiny_cache, tmp_path_factory):
-    """The tiny grid without its default model (0, 0): the dashboard must land elsewhere."""
+    """The tiny grid without its default model (0, 0): the dashboard must land elsewhere (or $E2E_CACHE)."""
+    if os.environ.get("E2E_CACHE"):
+        with serve(os.environ["E2E_CACHE"], log=tmp_path_factory.mktemp("server") / "streamlit.log") as (url, _):
+            yield url
+        return
     root = tmp_path_factory.mktemp("partial") / "cache"
     shutil.copytree(tiny_cache, root)
     for cell, summary in scan(ModelStore(root)).items():
@@ -76,7 +84,7 @@ def shot(page, name: str) -> None:
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"projector_{name}.png"))
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
 def test_every_page_at_1280x720_in_presenter_mode(server, chromium):
@@ -84,7 +92,7 @@ def test_every_page_at_1280x720_in_presenter_mode(server, chromium):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     for name, title in PAGES:
-        page.goto(f"{server}/{'' if name == 'overview' else name}?present=1")
+        page.goto(f"{server}/{'' if name == 'overview' else name}?present=1&{QUERY}")
         wait_for_page(page)
         assert title in page.inner_text(MAIN), name
         assert not not_ready_boxes(page), f"{name} opens on a ready model"
@@ -101,17 +109,24 @@ def test_every_page_at_1280x720_in_presenter_mode(server, chromium):
 
 def test_every_tour_step_at_1280x720_shows_a_figure(server, chromium):
     page = chromium.new_page(viewport=PROJECTOR)
-    page.goto(f"{server}/?present=1")
+    page.goto(f"{server}/?present=1&{QUERY}")
     wait_for_page(page)
     page.get_by_role("button", name="Start the guided tour").click()
     steps = 0
+    banner = ""
     while True:
+        page.wait_for_function(  # the next step's banner, not the last step's page on its way out
+            "b => { const p = [...document.querySelectorAll('[data-testid=stMain] p')]"
+            ".find(p => p.textContent.includes('Tour, step')); return p && p.textContent !== b; }",
+            arg=banner,
+            timeout=60_000,
+        )
         wait_for_page(page)
         steps += 1
         banner = page.locator(f"{MAIN} p", has_text="Tour, step").first.inner_text()
         assert not not_ready_boxes(page), banner
         assert main_figure_top(page) < PROJECTOR["height"] - 60, banner
-        shot(page, f"tour_{steps}")
+        shot(page, "tour" if steps == 1 else f"tour_{steps}")
         nxt = page.get_by_role("button", name="Next")
         if not nxt.count():
             break

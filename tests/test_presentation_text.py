@@ -104,7 +104,7 @@ def test_the_frontier_summary_names_the_most_faithful_and_the_sparsest_model():
     summary = text.frontier_summary(rows, front, "l0_mean_test")
     assert summary.startswith("Of the **4** models, **3** are on the front.")
     assert "most faithful (λ_k = 0, λ_a = 0) uses 150 units per digit" in summary
-    assert "the sparsest (λ_k = 0.001, λ_a = 0.001) uses 20 and redraws digits with 5.0× the error" in summary
+    assert "the sparsest (λ_k = 0.001, λ_a = 0.001) uses 20 and redraws digits with 5.0× its error" in summary
 
 
 def test_the_frontier_caption_says_where_the_chosen_model_stands():
