@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -177,6 +178,11 @@ def main() -> None:
         get_reusable_executor().shutdown(wait=True)
         print(f"ours ({precision}): {seconds:.1f} s", flush=True)
 
+    # the reference and the stacked step in this process, TensorFlow on every core as the original ran
+    # (core.train pins every training process to TRAINING_THREADS, for the same bits whatever the jobs)
+    from core.train import import_tensorflow
+
+    import_tensorflow(threads=os.cpu_count())
     device = "every core"
     if args.stacked:
         from core.train import gpu_available, train_stacked

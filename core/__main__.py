@@ -12,15 +12,21 @@ train, analyze and prepare run as the cache's one preparation job
 (`core.sweep.run_job`); while a job runs, they hand their cells to it.
 
 Every mistake in the input (a bad number, an unknown backend, missing or
-wrong data, an unwritable cache folder) prints one sentence and exits with
-code 2 before anything is written.
+wrong data, an unreachable dask scheduler, an unwritable cache folder) prints
+one sentence and exits with code 2 before anything is written. A worker
+process killed during a job (the OOM killer) costs its cells one more try in
+a new worker, then a one-line failure per cell (exit code 1). When the reader
+of the output stops reading (`status --json | head -1`), the command ends
+quietly with the shell's code for a closed pipe, 141.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -29,16 +35,19 @@ from core.config import ConfigError, SweepGrid, TrainConfig, check_lambda
 from core.store import ModelStore, StoreError
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # read "-1e-5" as a (negative) value, so that it gets a clear message, not "expected one argument"
-        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        # read "-1e-5" and "-inf" as (negative) values, so that they get a clear message, not "expected one argument"
+        self._negative_number_matcher = re.compile(
+            r"^-((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|inf|infinity|nan)$", re.IGNORECASE
+        )
 
     def error(self, message: str) -> None:  # one sentence, no usage dump
-        self.exit(EXIT_USAGE, f"error: {message} (see `python -m core {self.prog.split()[-1]} --help`)\n")
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def _lambda(text: str) -> float:
@@ -61,6 +70,15 @@ def _int_at_least(minimum: int):
         return v
 
     return parse
+
+
+def _scheduler(text: str) -> str:
+    from core.sweep import SweepError, check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except SweepError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 _positive_int = _int_at_least(1)
@@ -111,6 +129,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--scheduler",
+        type=_scheduler,
         default=None,
         metavar="ADDRESS",
         help="address of a running dask scheduler, e.g. tcp://10.0.0.5:8786 (with --backend dask)",
@@ -188,7 +207,6 @@ def cmd_run(args) -> int:
     if _joined(store, cells, first):
         return 0
     data = load_mnist(args.data)
-    store.ensure_writable()
     started = time.perf_counter()
     try:
         results = run_job(
@@ -369,10 +387,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS.get(args.command, cmd_run)(args)
+        code = COMMANDS.get(args.command, cmd_run)(args)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then caught below
+        return code
     except (BundleError, ConfigError, DataError, StoreError, SweepError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # whoever read our output stopped reading (`python -m core status | head -1`): end quietly,
+        # as other command-line tools do, with the shell's code for a closed pipe (128 + SIGPIPE)
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("\ninterrupted: finished models are cached; run the same command again to resume.", file=sys.stderr)
         return 130

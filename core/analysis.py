@@ -30,10 +30,8 @@ from core import schema as S
 from core.config import AnalysisConfig, ModelConfig
 from core.data import Dataset
 from core.model import decode, encode
-from core.schema import FastMeta, LossTerms, SlowMeta
+from core.schema import ANALYSIS_VERSION, FastMeta, LossTerms, SlowMeta
 
-# 2: per-unit statistics for the unit explorer; 3: two stages (fast, slow) in their own files
-ANALYSIS_VERSION = 3
 BOX_COLUMNS = ("n", "mean", "min", "lowerfence", "q1", "median", "q3", "upperfence", "max")
 COSINE_BINS = np.linspace(-1.0, 1.0, 101)
 SPACES = S.SPACES

@@ -82,7 +82,7 @@ from core.store import (
     LockBusy,
     ModelStore,
     StoreError,
-    canonical_json,
+    entry_digest,
     library_versions,
 )
 
@@ -179,29 +179,6 @@ def _load_npz(data: bytes, what: str, budget: _Budget) -> dict[str, np.ndarray]:
         raise
     except Exception as e:  # noqa: BLE001 - any damage means "refused"
         raise BundleError(f"{what} is not a readable .npz file ({e}).") from None
-
-
-def entry_digest(config: dict[str, Any]) -> tuple[str, ModelConfig]:
-    """The key digest that `config` (an entry's config.json) records for itself, and its model config.
-
-    Computed like `EntryKey.digest`, but from the libraries the config records (those
-    of the machine that trained it), not from this machine's: the check is whether the
-    config is the one the entry was made from, wherever that was.
-    """
-    model = ModelConfig.from_dict(config["model"])
-    train = TrainConfig.from_dict(config["train"])
-    fingerprint, libraries = config["data_fingerprint"], config["libraries"]
-    if not isinstance(fingerprint, str) or not isinstance(libraries, dict):
-        raise TypeError("data_fingerprint or libraries has the wrong type")
-    identity = {
-        "format": config["format"],
-        "model": model.to_dict(),
-        "train": train.to_dict(),
-        "data_fingerprint": fingerprint,
-        "libraries": libraries,
-    }
-    # the same dict and hash as EntryKey.identity() and .digest (tests/test_bundle.py holds them equal)
-    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:12], model
 
 
 def check_entry(name: str, files: dict[str, bytes], budget: _Budget | None = None) -> dict[str, Any]:

@@ -20,6 +20,9 @@ class ConfigError(ValueError):
     """A config value is invalid; the message is one sentence for the user."""
 
 
+MAX_SEED = 2**32 - 1  # the largest seed Keras, scikit-learn and openTSNE accept
+
+
 def check_lambda(name: str, value: Any) -> float:
     """Return `value` as a float if it is a finite, non-negative number."""
     if isinstance(value, bool):
@@ -139,6 +142,8 @@ class TrainConfig:
         _check_int("max_epochs", self.max_epochs, 1)
         _check_int("patience", self.patience, 0)
         _check_int("seed", self.seed, 0)
+        if self.engine == "keras" and self.seed > MAX_SEED:  # keras.utils.set_random_seed's range
+            raise ConfigError(f"the keras engine takes a seed from 0 to {MAX_SEED}, got {self.seed!r}.")
         for name in ("min_delta", "learning_rate", "beta_1", "beta_2", "epsilon"):
             object.__setattr__(self, name, check_lambda(name, getattr(self, name)))
         if self.engine not in ("fast", "keras"):
@@ -240,6 +245,8 @@ class AnalysisConfig:
         _check_int("tsne_exaggeration_iter", self.tsne_exaggeration_iter, 0)
         _check_int("tsne_iter", self.tsne_iter, 1)
         _check_int("seed", self.seed, 0)
+        if self.seed > MAX_SEED:  # scikit-learn's and openTSNE's random_state range
+            raise ConfigError(f"the analysis takes a seed from 0 to {MAX_SEED}, got {self.seed!r}.")
         object.__setattr__(self, "tsne_perplexity", check_lambda("tsne_perplexity", self.tsne_perplexity))
         ks = tuple(_check_int("kmeans_ks", k, 2) for k in self.kmeans_ks)
         if not ks:

@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,12 +119,38 @@ def _validate(raw: dict[str, np.ndarray], source: str, exact_mnist: bool) -> Non
                 )
 
 
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # an .npz is a zip archive of .npy files (or an empty one)
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise DataError(f"{path} could not be read ({e.strerror or e}); {HOW_TO_FIX}.") from None
+    if head.startswith(NPY_MAGIC):
+        raise DataError(f"{path} is a single .npy array, not an MNIST .npz; {HOW_TO_FIX}.")
+    if not head.startswith(ZIP_MAGIC):
+        what = "empty" if not head else "not an MNIST .npz (not a zip archive of arrays)"
+        raise DataError(f"{path} is {what}; {HOW_TO_FIX}.")
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"{path} is not a readable .npz file ({e}); {HOW_TO_FIX}.") from None
+    except MemoryError:  # a damaged or hostile header can declare any shape
+        raise DataError(f"{path} declares an array too large to load (damaged, or not MNIST); {HOW_TO_FIX}.") from None
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        RuntimeError,
+        NotImplementedError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as e:
+        reason = "it holds Python objects, which are never loaded" if "allow_pickle" in str(e) else e
+        raise DataError(f"{path} is not a readable .npz file ({reason}); {HOW_TO_FIX}.") from None
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -156,6 +183,8 @@ def _read_path(path: Path) -> dict[str, np.ndarray]:
         return {name: _read_idx(_find_idx(path, stem)) for name, stem in IDX_FILES.items()}
     if path.is_file():
         return _read_npz(path)
+    if path.exists():  # a device (/dev/null), a pipe, a socket
+        raise DataError(f"{path} is neither a file nor a folder; {HOW_TO_FIX}.")
     raise DataError(f"{path} does not exist; {HOW_TO_FIX}.")
 
 

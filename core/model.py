@@ -66,6 +66,9 @@ def decode(h: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
 
 def build_keras_model(cfg: ModelConfig):
     """The original notebook's Keras model (imports Keras; only for training and checks)."""
+    from core.train import import_tensorflow
+
+    import_tensorflow()  # TensorFlow's fixed thread pools, before Keras runs an op (see core.train)
     import keras
     from keras import layers, regularizers
 

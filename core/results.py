@@ -154,7 +154,16 @@ def load_cell(
 
 # ------------------------------------------------------ the grid as a table
 def results_table(cells: Mapping[tuple[float, float], CellSummary]) -> list[dict[str, Any]]:
-    """One row per analysed cell (fast stage done), sorted by (lambda_a, lambda_k): the grid's results table."""
+    """One row per analysed cell (fast stage done), sorted by (lambda_a, lambda_k): the grid's results table.
+
+    Two kinds of loss, both the total (MSE + both penalties):
+    * history_loss_train, history_loss_test: what the original notebook plots, Keras'
+      `history['loss'][-1]` (the mean of the last epoch's batch losses, taken while the weights
+      still moved) and `history['val_loss'][-1]` (the test set at the last epoch's end);
+    * loss_train, loss_test (and their terms): one fresh pass over the whole set with the final
+      weights, from the analysis. On the training set the two differ by a few percent.
+    Densities (fraction of non-zero code entries, what the original calls sparsity) on both sets.
+    """
     rows = []
     for (lk, la), c in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         if not c.ready or c.meta is None:
@@ -165,12 +174,16 @@ def results_table(cells: Mapping[tuple[float, float], CellSummary]) -> list[dict
                 "lambda_k": lk,
                 "lambda_a": la,
                 "epochs": c.history["last_epoch"] + 1,
+                "history_loss_train": float(c.history["loss"][-1]),
+                "history_loss_test": float(c.history["val_loss"][-1]),
                 "loss_train": m.loss_train.total,
                 "loss_test": m.loss_test.total,
                 "mse_train": m.loss_train.mse,
                 "mse_test": m.loss_test.mse,
                 "activity_penalty_test": m.loss_test.activity,
                 "kernel_penalty": m.loss_test.kernel,
+                "density_train": m.density_train,
+                "sparsity_train": m.sparsity_train,
                 "density_test": m.density_test,
                 "sparsity_test": m.sparsity_test,
                 "l0_mean_test": m.l0_mean_test,

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+# 2: per-unit statistics for the unit explorer; 3: two stages (fast, slow) in their own files
+ANALYSIS_VERSION = 3
 Stage = Literal["fast", "slow"]
 STAGES: tuple[Stage, ...] = ("fast", "slow")
 # What a cell of the grid has on disk, in order: nothing, a trained model, its fast stage, both stages.
@@ -100,6 +102,80 @@ def silhouette_mean_array(space: str) -> str:
 _SLOW_NAMES = (tsne_array, kmeans_labels_array, silhouette_array, silhouette_mean_array)
 SLOW_ARRAYS = tuple(name(space) for space in SPACES for name in _SLOW_NAMES)
 STAGE_ARRAYS: dict[Stage, tuple[str, ...]] = {"fast": FAST_ARRAYS, "slow": SLOW_ARRAYS}
+
+
+# ------------------------------------------------------- what a valid stage holds
+# Every array's dtype kinds (numpy's dtype.kind) and shape: an int is an exact size, a name a size
+# that every array of the stage must agree on ("units" is the model's n_hidden), None any size.
+_INT, _FLOAT, _BOOL = "iu", "f", "b"
+ARRAY_SPECS: dict[str, tuple[str, tuple[int | str | None, ...]]] = {
+    L0_TRAIN: (_INT, ("n_train",)),
+    L0_TEST: (_INT, ("n_test",)),
+    L0_HIST_TRAIN: (_INT, ("units+1",)),
+    UNIT_FREQUENCY_TEST: (_FLOAT, ("units",)),
+    UNIT_MEAN_TEST: (_FLOAT, ("units",)),
+    DEAD_UNITS: (_BOOL, ("units",)),
+    DENSE_UNITS: (_BOOL, ("units",)),
+    UNIT_LABEL_FREQUENCY: (_FLOAT, ("units", "classes")),
+    UNIT_HIST: (_INT, ("units", None)),
+    UNIT_HIST_MAX: (_FLOAT, ("units",)),
+    UNIT_TOP_INDEX: (_INT, ("units", "n_top")),
+    UNIT_TOP_VALUE: (_FLOAT, ("units", "n_top")),
+    UNIT_LABEL_MEAN: (_FLOAT, ("units", "classes")),
+    TOP_POOL_INDEX: (_INT, ("pool",)),
+    TOP_POOL_IMAGES: ("u", ("pool", "side", "side")),
+    LABELS_TEST: (_INT, ("n_test",)),
+    RECON_INDEX: (_INT, ("n_recon",)),
+    RECON_INPUT: (_FLOAT, ("n_recon", "side", "side")),
+    RECON_CODE: (_FLOAT, ("n_recon", "units")),
+    RECON_CODE_NORMALISED: (_FLOAT, ("n_recon", "units")),
+    RECON_OUTPUT: (_FLOAT, ("n_recon", "side", "side")),
+    COS_SAME_BOX: (_FLOAT, ("classes", "box")),
+    COS_DIFF_BOX: (_FLOAT, ("classes", "box")),
+} | {
+    spec_name: spec
+    for space in SPACES
+    for spec_name, spec in (
+        (tsne_array(space), (_FLOAT, ("n_test", 2))),
+        (kmeans_labels_array(space), (_INT, ("ks", "n_test"))),
+        (silhouette_array(space), (_FLOAT, ("ks", "n_test"))),
+        (silhouette_mean_array(space), (_FLOAT, ("ks",))),
+    )
+}
+# arrays of test-image indices (each must point into the test set), and of labels
+_TEST_INDICES = (UNIT_TOP_INDEX, TOP_POOL_INDEX, RECON_INDEX)
+
+
+def stage_arrays_problem(stage: Stage, arrays: dict[str, Any], n_hidden: int) -> str | None:
+    """Why `arrays` cannot be `stage`'s arrays of a model with `n_hidden` units (a few words), or None.
+
+    Checks what every reader relies on: each array of STAGE_ARRAYS[stage] is there with its dtype
+    kind and a shape that agrees with the others' (ARRAY_SPECS), and indices point into the test set.
+    """
+    sizes: dict[str, int] = {"units": n_hidden, "units+1": n_hidden + 1}
+    for name in STAGE_ARRAYS[stage]:
+        if name not in arrays:
+            return f"it has no array {name}"
+        a = arrays[name]
+        kinds, shape = ARRAY_SPECS[name]
+        if a.dtype.kind not in kinds:
+            return f"{name} has dtype {a.dtype}"
+        if a.ndim != len(shape):
+            return f"{name} has shape {a.shape}"
+        for size, want in zip(a.shape, shape):
+            if isinstance(want, str):
+                want = sizes.setdefault(want, size)
+            if want is not None and size != want:
+                return f"{name} has shape {a.shape}, which does not fit the other arrays"
+    if stage == "fast":
+        n_test = sizes["n_test"]
+        for name in _TEST_INDICES:
+            a = arrays[name]
+            if a.size and (a.min() < 0 or a.max() >= n_test):
+                return f"{name} points outside the test set"
+        if arrays[LABELS_TEST].size and arrays[LABELS_TEST].max() >= sizes["classes"]:
+            return f"{LABELS_TEST} holds labels beyond {sizes['classes'] - 1}"
+    return None
 
 
 # ------------------------------------------------------------------ metadata

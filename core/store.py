@@ -45,9 +45,12 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import time
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -58,7 +61,7 @@ import numpy as np
 
 from core.config import ModelConfig, TrainConfig
 from core.model import check_weights
-from core.schema import STAGES, Stage
+from core.schema import ANALYSIS_VERSION, META_TYPES, STAGES, Stage, stage_arrays_problem
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,9 @@ STALE_LOCK_SECONDS = 15 * 60
 # The job's coordinator writes its state every second; this long without it, the job is gone.
 STALE_JOB_SECONDS = 30
 NUMERIC_LIBRARIES = ("tensorflow", "keras", "numpy")
+# For tests only: a process about to move a file of this name into place kills its process group
+# (the command, its workers) with SIGKILL instead, as a crash or `kill -9` would at that moment.
+KILL_BEFORE_VAR = "SAE_KILL_BEFORE_WRITING"
 
 
 class StoreError(Exception):
@@ -265,11 +271,26 @@ def _write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if os.environ.get(KILL_BEFORE_VAR) == path.name:  # fault injection (tests/test_faults.py)
+            os.killpg(os.getpgrp(), signal.SIGKILL)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+# A temporary file of `_write_atomic` lives for the milliseconds of one write; one this old was
+# left by a writer that was killed (a crash, kill -9, the OOM killer) and will never be moved into place.
+ABANDONED_TEMPORARY_SECONDS = 60.0
+
+
+def _remove_abandoned_temporaries(folder: Path) -> None:
+    """Remove the temporary files that killed writers left in `folder` (by age: the folder may be shared)."""
+    for tmp in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if _age(tmp) > ABANDONED_TEMPORARY_SECONDS:
+                tmp.unlink()
 
 
 def _checksums(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
@@ -284,13 +305,77 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+_NPZ_ERRORS = (OSError, ValueError, EOFError, MemoryError, KeyError, RuntimeError, zipfile.BadZipFile, zlib.error)
+
+
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array of an .npz, never a pickle; ValueError (with the reason) on any damage."""
     try:
         with np.load(path, allow_pickle=False) as f:
+            if not isinstance(f, np.lib.npyio.NpzFile):  # a bare .npy array
+                raise ValueError("not an .npz")
             return {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError, MemoryError, KeyError) as e:  # a bogus header may ask for terabytes
+    except _NPZ_ERRORS as e:  # a bogus header may ask for terabytes; a bad zip, a bad CRC
         raise ValueError(f"{path.name} is unreadable ({type(e).__name__})") from None
+
+
+# (path, size, mtime_ns, inode, what) of a file whose contents passed their check: like _HASHED,
+# each version of a file is loaded and checked once, so listing the cache again stays cheap
+_CHECKED: set[tuple[str, int, int, int, str]] = set()
+
+
+def _checked_once(path: Path, what: str, check) -> None:
+    """Run `check()` (which raises EntryDamaged or ValueError) unless this version of `path` passed it before."""
+    try:
+        st = path.stat()
+    except OSError:
+        raise ValueError(f"{path.name} is missing") from None
+    k = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, what)
+    if k in _CHECKED:
+        return
+    check()
+    if time.time() - st.st_mtime > 1.0:  # as in _sha256_once: a file that may still change is checked again
+        if len(_CHECKED) > 10_000:
+            _CHECKED.clear()
+        _CHECKED.add(k)
+
+
+def entry_digest(config: dict[str, Any]) -> tuple[str, ModelConfig]:
+    """The key digest that `config` (an entry's config.json) records for itself, and its model config.
+
+    Computed like `EntryKey.digest`, but from the libraries the config records (those
+    of the machine that trained it), not from this machine's: the check is whether the
+    config is the one the entry was made from, wherever that was.
+    """
+    model = ModelConfig.from_dict(config["model"])
+    train = TrainConfig.from_dict(config["train"])
+    fingerprint, libraries = config["data_fingerprint"], config["libraries"]
+    if not isinstance(fingerprint, str) or not isinstance(libraries, dict):
+        raise TypeError("data_fingerprint or libraries has the wrong type")
+    identity = {
+        "format": config["format"],
+        "model": model.to_dict(),
+        "train": train.to_dict(),
+        "data_fingerprint": fingerprint,
+        "libraries": libraries,
+    }
+    # the same dict and hash as EntryKey.identity() and .digest (tests/test_bundle.py holds them equal)
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:12], model
+
+
+def _history_problem(history: Any) -> str | None:
+    """Why `history` (history.json) is not a training history every reader can use, or None."""
+    if not isinstance(history, dict):
+        return "it is not an object"
+    curves = [history.get("loss"), history.get("val_loss")]
+    if not all(isinstance(c, list) and c for c in curves) or len(curves[0]) != len(curves[1]):
+        return "its loss curves are missing or of different lengths"
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) for c in curves for v in c):
+        return "its losses are not all finite numbers"
+    last = history.get("last_epoch")
+    if not isinstance(last, int) or isinstance(last, bool) or last != len(curves[0]) - 1:
+        return "its last_epoch does not match its losses"
+    return None
 
 
 def _read_json(path: Path) -> Any:
@@ -310,7 +395,7 @@ def _alive(info: dict[str, Any], age: float, stale: float) -> bool:
     if age >= stale:
         return False
     if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
-        return _pid_alive(info["pid"])
+        return pid_alive(info["pid"])
     return True  # another host (or a half-written file): trust a fresh heartbeat
 
 
@@ -381,18 +466,98 @@ class ModelStore:
             if _sha256_once(f, st) != meta.get("sha256"):
                 raise EntryDamaged(entry.name, f"{name} fails its checksum (corrupted or changed)")
 
-    def _read_model(self, entry: Path, key: EntryKey | None) -> CachedModel:
-        """The verified model of `entry` (weights loaded); EntryDamaged if it is not usable."""
-        self.verify(entry)
+    def _check_model(self, entry: Path, files: dict, weights: bool) -> tuple[dict, dict, dict | None]:
+        """(config, history, the weights if `weights`) of `entry`'s model; EntryDamaged unless it is usable.
+
+        The one definition of a usable model, for the listing and the loader alike: its files match
+        the manifest; config.json is a config whose key recomputes to the entry's name (an edited
+        and re-signed config is caught); history.json is a training history; weights.npz loads
+        without pickles and fits the config. The weights are loaded once per file version when not asked for.
+        """
+        self.verify(entry, MODEL_FILES, files)
         try:
-            config = _read_json(entry / CONFIG_FILE)
-            history = _read_json(entry / HISTORY_FILE)
-            weights = _load_npz(entry / WEIGHTS_FILE)
-            check_weights(weights, ModelConfig.from_dict(config["model"]))
+            config, history = _read_json(entry / CONFIG_FILE), _read_json(entry / HISTORY_FILE)
+            if not isinstance(config, dict):
+                raise TypeError("config.json is not an object")
+            digest, model = entry_digest(config)
+            TrainConfig.from_dict(config["train"])
         except Exception as e:  # noqa: BLE001 - any damage means "not usable"
             raise EntryDamaged(entry.name, f"its contents are unreadable ({e})") from None
+        if config.get("key") != digest or entry.name != f"lk{model.lambda_k:.4g}_la{model.lambda_a:.4g}_{digest}":
+            raise EntryDamaged(entry.name, "its config.json does not match its name and key (edited or forged)")
+        problem = _history_problem(history)
+        if problem is not None:
+            raise EntryDamaged(entry.name, f"its history.json is not a training history ({problem})")
+        loaded: dict[str, dict] = {}
+
+        def load_weights() -> None:
+            loaded["w"] = _load_npz(entry / WEIGHTS_FILE)
+            check_weights(loaded["w"], model)
+
+        try:
+            if weights:
+                load_weights()
+            else:
+                _checked_once(entry / WEIGHTS_FILE, "weights", load_weights)
+        except ValueError as e:
+            raise EntryDamaged(entry.name, f"its weights are unusable ({e})") from None
+        return config, history, loaded.get("w")
+
+    def _stage_meta(self, entry: Path, stage: Stage, files: dict) -> dict[str, Any]:
+        """One analysis stage's scalars, its files checked against the manifest; EntryDamaged if unusable."""
+        arrays_file, meta_file = STAGE_FILES[stage]
+        self.verify(entry, (arrays_file, meta_file), files)
+        try:
+            meta = _read_json(entry / meta_file)
+        except (OSError, ValueError) as e:
+            raise EntryDamaged(entry.name, f"{meta_file} is unreadable ({e})") from None
+        if not isinstance(meta, dict):
+            raise EntryDamaged(entry.name, f"{meta_file} is not an object")
+        if meta.get("version") == ANALYSIS_VERSION:  # another version is never used: it is recomputed
+            try:
+                META_TYPES[stage].from_dict(meta)
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise EntryDamaged(entry.name, f"{meta_file} lacks a field or has a wrong one ({e})") from None
+        return meta
+
+    def _check_stage(
+        self, entry: Path, stage: Stage, files: dict, n_hidden: int, arrays: bool
+    ) -> tuple[dict, dict[str, np.ndarray] | None]:
+        """(scalars, the arrays if `arrays`) of one analysis stage; EntryDamaged unless it is usable.
+
+        The one definition of a usable stage, for the listing and the loader alike: its files match
+        the manifest, its scalars parse (`core.schema.META_TYPES`), and its arrays load without
+        pickles and have the names, types and shapes `core.schema.stage_arrays_problem` asks for.
+        The arrays are loaded once per file version when not asked for. A stage of another
+        analysis version is not checked further: nothing uses it, it is recomputed.
+        """
+        meta = self._stage_meta(entry, stage, files)
+        path = entry / STAGE_FILES[stage][0]
+        loaded: dict[str, dict] = {}
+
+        def load_arrays() -> None:
+            loaded["a"] = _load_npz(path)
+            problem = stage_arrays_problem(stage, loaded["a"], n_hidden)
+            if problem is not None:
+                raise ValueError(problem)
+
+        try:
+            if meta.get("version") != ANALYSIS_VERSION:
+                return meta, _load_npz(path) if arrays else None
+            if arrays:
+                load_arrays()
+            else:
+                _checked_once(path, f"{stage} n_hidden={n_hidden}", load_arrays)
+        except ValueError as e:
+            raise EntryDamaged(entry.name, f"{path.name} is unusable ({e})") from None
+        return meta, loaded.get("a")
+
+    def _read_model(self, entry: Path, key: EntryKey | None) -> CachedModel:
+        """The verified model of `entry` (weights loaded); EntryDamaged if it is not usable."""
+        config, history, weights = self._check_model(entry, self._manifest(entry), weights=True)
         if key is not None and config.get("key") != key.digest:
             raise EntryDamaged(entry.name, "it belongs to another configuration")
+        assert weights is not None
         return CachedModel(entry, config, history, weights)
 
     # ------------------------------------------------------------------ read
@@ -419,30 +584,17 @@ class ModelStore:
             return None
 
     def _index_entry(self, entry: Path) -> IndexEntry:
-        """The listing's view of one entry; EntryDamaged if its model is not intact."""
+        """The listing's view of one entry; EntryDamaged if its model is not usable (as the loader sees it)."""
         files = self._manifest(entry)
-        self.verify(entry, MODEL_FILES, files)
-        try:
-            config, history = _read_json(entry / CONFIG_FILE), _read_json(entry / HISTORY_FILE)
-            ModelConfig.from_dict(config["model"])
-            TrainConfig.from_dict(config["train"])
-            int(history["last_epoch"])
-        except Exception as e:  # noqa: BLE001 - any damage means "not usable"
-            raise EntryDamaged(entry.name, f"its contents are unreadable ({e})") from None
+        config, history, _ = self._check_model(entry, files, weights=False)
         stages, damaged = {}, {}
         for stage, (arrays_file, meta_file) in STAGE_FILES.items():
             if arrays_file not in files and meta_file not in files:
                 continue
             try:
-                self.verify(entry, (arrays_file, meta_file), files)
-                meta = _read_json(entry / meta_file)
-                if not isinstance(meta, dict):
-                    raise ValueError("not an object")
-                stages[stage] = meta
+                stages[stage] = self._check_stage(entry, stage, files, config["model"]["n_hidden"], arrays=False)[0]
             except EntryDamaged as e:
                 damaged[stage] = e.reason
-            except (OSError, ValueError) as e:
-                damaged[stage] = f"{meta_file} is unreadable ({e})"
         return IndexEntry(entry.name, config, history, stages, damaged)
 
     def index(self) -> list[IndexEntry]:
@@ -492,28 +644,28 @@ class ModelStore:
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         """(arrays, scalars) of one analysis stage made with `version` (and `config`, if given), or None.
 
-        None when there is none yet, when it was made with other settings, or when it is
-        damaged (reported in one line; it will be recomputed). The model's files are not re-read.
+        None when there is none yet, when it was made with other settings, or when it is not
+        usable as `_check_stage` defines it, as the listing does (reported in one line; it will be
+        recomputed). Of the model's files only config.json is read (for the number of units).
         """
         entry = self.path(key_or_name) if isinstance(key_or_name, EntryKey) else self.root / key_or_name
-        arrays_file, meta_file = STAGE_FILES[stage]
         try:
             files = self._manifest(entry)
-            if arrays_file not in files:
+            if STAGE_FILES[stage][0] not in files:
                 return None
-            self.verify(entry, (arrays_file, meta_file), files)
-            meta = _read_json(entry / meta_file)
-            if not isinstance(meta, dict):
-                raise EntryDamaged(entry.name, f"{meta_file} is not an object")
+            meta = self._stage_meta(entry, stage, files)
             if meta.get("version") != version or (config is not None and meta.get("config") != config):
                 return None
-            arrays = _load_npz(entry / arrays_file)
+            self.verify(entry, (CONFIG_FILE,), files)
+            n_hidden = int(_read_json(entry / CONFIG_FILE)["model"]["n_hidden"])
+            meta, arrays = self._check_stage(entry, stage, files, n_hidden, arrays=True)
         except EntryDamaged as e:
             self._report(EntryDamaged(e.name, f"its {stage} analysis: {e.reason}"), "it will be recomputed.")
             return None
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, KeyError, TypeError) as e:
             self._report(EntryDamaged(entry.name, f"its {stage} analysis: {e}"), "it will be recomputed.")
             return None
+        assert arrays is not None
         return arrays, meta
 
     def save_stage(self, key: EntryKey, stage: Stage, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -527,6 +679,7 @@ class ModelStore:
         if self.load(key) is None:
             raise StoreError(f"cannot add an analysis to {entry.name}: the model is not cached.")
         names = STAGE_FILES[stage]
+        _remove_abandoned_temporaries(entry)
         files = {n: v for n, v in self._manifest(entry).items() if n not in names and n not in LEGACY_ANALYSIS_FILES}
         self._write_manifest(entry, files)
         new = {
@@ -555,6 +708,7 @@ class ModelStore:
             except EntryDamaged:
                 shutil.rmtree(entry)
         entry.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_temporaries(entry)
         config = key.identity() | {"key": key.digest, "data_source": source}
         history = dict(history) | {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         files = {
@@ -697,6 +851,7 @@ class ModelStore:
         held = _take(lock, me, lambda: self.running_job() or _fresh_claim(lock), "the preparation job")
         if held is not None:
             raise JobBusy(held)
+        _remove_abandoned_temporaries(self.root)
         with contextlib.suppress(FileNotFoundError):
             (self.root / JOB_STOP).unlink()
         handle = JobHandle(self, me | info)
@@ -796,7 +951,8 @@ class ModelStore:
             since = time.strftime("%H:%M:%S", time.localtime(holder.get("started") or time.time()))
             raise LockBusy(
                 f"{key.name} is being worked on by process {holder.get('pid')} on "
-                f"{holder.get('host', 'an unknown host')} since {since}"
+                f"{holder.get('host', 'an unknown host')} since {since} "
+                f"(last heartbeat {holder.get('age', 0):.0f} s ago)"
             )
         try:
             yield lambda: os.utime(path)
@@ -854,7 +1010,8 @@ def _fresh_claim(lock: Path) -> dict[str, Any] | None:
     return other if isinstance(other, dict) and _alive(other, age, 10.0) else None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is process `pid` of this machine alive (a zombie is not)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -30,6 +30,7 @@ import concurrent.futures as cf
 import contextlib
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -45,7 +46,7 @@ import numpy as np
 from core.config import AnalysisConfig, ModelConfig, SweepGrid, TrainConfig, same_lambda
 from core.data import Dataset
 from core.schema import STAGES
-from core.store import EntryKey, JobBusy, LockBusy, ModelStore
+from core.store import EntryKey, JobBusy, LockBusy, ModelStore, pid_alive
 
 log = logging.getLogger(__name__)
 BACKENDS = ("loky", "dask")
@@ -112,6 +113,8 @@ def process_cell(
     """Do `stages` ("train", "fast", "slow") of one cell, whatever is not cached yet; safe from many processes.
 
     If another live process holds the cell's lock, wait for it (saying who it is), then use its work.
+    threads: the slow analysis's threads (t-SNE, K-means); training always runs with the fixed
+    `core.train.TRAINING_THREADS`, so its numbers do not depend on how many workers share the machine.
     """
     data = data.load() if isinstance(data, DataRef) else data
     store = ModelStore(cache_root)
@@ -261,7 +264,7 @@ def _work(store, key, data, stages, analysis_cfg, heartbeat, threads) -> CellRes
                 report("train", epoch + 1, key.train.max_epochs, f"test loss {logs['val_loss']:.5f}")
 
             report("train", 0, key.train.max_epochs, "starting")
-            result = train(key.model, key.train, data, on_epoch=on_epoch, threads=threads)
+            result = train(key.model, key.train, data, on_epoch=on_epoch)  # fixed thread pools, see core.train
             store.save(key, result.weights, result.history(), source=data.source)
             model, status = store.load(key), "trained"
         for stage in STAGES:
@@ -482,6 +485,21 @@ class DataRef:
         return Dataset(**arrays, fingerprint=self.fingerprint, source=self.source)
 
 
+DATA_PREFIX = "sae-data-"  # + the coordinator's pid: the workers' copy of the data, in the temporary folder
+
+
+def _remove_orphaned_data() -> None:
+    """Remove the data folders of coordinators that are gone (killed with -9: their `finally` never ran).
+
+    The data of a sweep is a few hundred MB of float32 images; without this, every killed
+    job would leave its copy in the temporary folder for good.
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{DATA_PREFIX}*-*"):
+        pid = folder.name[len(DATA_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class _InlinePool:
     """Runs each task in this process when it is submitted: for one worker and tests."""
 
@@ -498,15 +516,29 @@ class _InlinePool:
 
 
 class _ProcessPool:
-    """Worker processes (loky) that a Stop can kill at once."""
+    """Worker processes (loky) that a Stop can kill at once, and that come back after a worker is killed.
+
+    When a worker dies (the OOM killer, kill -9), loky fails every task in flight and refuses new
+    ones; the next `submit` then starts a fresh set of workers.
+    """
 
     def __init__(self, n: int):
+        self.n = n
+        self.ex = self._start()
+
+    def _start(self):
         from joblib.externals.loky import ProcessPoolExecutor
 
-        self.ex = ProcessPoolExecutor(max_workers=n)
+        return ProcessPoolExecutor(max_workers=self.n)
 
     def submit(self, fn, *args) -> cf.Future:
-        return self.ex.submit(fn, *args)
+        try:
+            return self.ex.submit(fn, *args)
+        except cf.BrokenExecutor:
+            log.warning("a worker process was killed; starting new workers.")
+            self.ex.shutdown(wait=False, kill_workers=True)
+            self.ex = self._start()
+            return self.ex.submit(fn, *args)
 
     def kill(self) -> None:
         self.ex.shutdown(wait=False, kill_workers=True)
@@ -527,6 +559,28 @@ class _DaskPool:
         self.client.cancel(self.futures)
 
 
+SCHEDULER_TIMEOUT = "15s"  # how long to try to reach a dask scheduler before saying it cannot be reached
+_SCHEDULER_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+
+
+def check_scheduler_address(address: str) -> str:
+    """`address` if it has the form of a dask scheduler's address ([tcp://]host:port), else SweepError."""
+    m = _SCHEDULER_ADDRESS.match(address.strip())
+    if m is None or not 0 < int(m.group(2)) < 65536:
+        raise SweepError(f"{address!r} is not a dask scheduler address; give one like tcp://10.0.0.5:8786.")
+    return address.strip()
+
+
+def connect_scheduler(address: str):
+    """A dask Client of the scheduler at `address`; SweepError (one sentence) if it does not answer."""
+    from dask.distributed import Client
+
+    try:
+        return Client(check_scheduler_address(address), timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        raise SweepError(f"the dask scheduler at {address!r} could not be reached ({e}).") from None
+
+
 @contextlib.contextmanager
 def _pool(backend: str, scheduler: str | None, n_jobs: int, inline: bool, data: Dataset) -> Iterator[tuple[Any, Any]]:
     """(pool, the data as its workers receive it)."""
@@ -534,7 +588,8 @@ def _pool(backend: str, scheduler: str | None, n_jobs: int, inline: bool, data: 
         if inline:
             yield _InlinePool(), data
             return
-        folder = Path(tempfile.mkdtemp(prefix="sae-data-"))
+        _remove_orphaned_data()
+        folder = Path(tempfile.mkdtemp(prefix=f"{DATA_PREFIX}{os.getpid()}-"))
         pool = _ProcessPool(n_jobs)
         try:
             yield pool, DataRef.save(data, folder)
@@ -545,11 +600,7 @@ def _pool(backend: str, scheduler: str | None, n_jobs: int, inline: bool, data: 
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        try:
-            client = Client(scheduler, timeout="15s")
-        except (OSError, TimeoutError, ValueError, TypeError) as e:
-            raise SweepError(f"the dask scheduler at {scheduler!r} could not be reached ({e}).") from None
-        cluster = None
+        client, cluster = connect_scheduler(scheduler), None
     else:
         cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
@@ -590,6 +641,8 @@ def run_job(
         raise SweepError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
     if command not in TASKS:
         raise SweepError(f"unknown command {command!r}.")
+    if backend == "dask" and scheduler:  # before anything is written: an unreachable one leaves no trace
+        connect_scheduler(scheduler).close()
     store.ensure_writable()
     analysis_cfg = analysis_cfg or AnalysisConfig()
     phases = TASKS[command]
@@ -616,7 +669,7 @@ def run_job(
     cores = os.cpu_count() or 1
     n_first = len({t[0].cell for t in queue.pending if t[1] == 0}) or len(queue.pending)
     n_jobs = max(1, min(jobs or (1 if stack > 1 else cores), max(n_first, 1)))
-    threads = max(1, cores // n_jobs)  # one cell alone gets every core
+    threads = max(1, cores // n_jobs)  # the analysis's threads; training's are fixed (core.train.TRAINING_THREADS)
     if inline is None:
         inline = n_jobs == 1 and backend == "loky"
     info = {
@@ -669,6 +722,7 @@ def _run(queue: TaskQueue, job, store: ModelStore, plan: _Plan, results: dict, d
     beater = threading.Thread(target=_heartbeat, args=(job, beat), daemon=True)
     beater.start()
     in_flight: dict[cf.Future, list[tuple[ModelConfig, int, float]]] = {}
+    retried: set[tuple[tuple[float, float], int]] = set()  # (cell, phase) whose worker was killed once already
     stopped = False
 
     def flat() -> list[tuple[ModelConfig, int, float]]:
@@ -713,6 +767,20 @@ def _run(queue: TaskQueue, job, store: ModelStore, plan: _Plan, results: dict, d
                     except Exception as e:  # noqa: BLE001 - one task's failure does not end the job
                         what = _failure(e)
                         got = []
+                        if isinstance(e, cf.BrokenExecutor):
+                            # a loky worker died and took every task in flight with it: each of those
+                            # cells once more, in new workers (only one of them can have been the cause)
+                            again = [(cell, phase) for cell, phase, _ in batch if (cell.cell, phase) not in retried]
+                            retried.update((cell.cell, phase) for cell, phase in again)
+                            queue.pending = again + queue.pending
+                            for cell, _ in again:
+                                log.warning(
+                                    "cell lambda_k=%s lambda_a=%s: %s; trying it once more.",
+                                    cell.lambda_k,
+                                    cell.lambda_a,
+                                    what,
+                                )
+                            batch = [t for t in batch if t[0].cell not in {c.cell for c, _ in again}]
                         for cell, _, _ in batch:
                             errors.append(f"λ_k = {cell.lambda_k:.3g}, λ_a = {cell.lambda_a:.3g}: {what}")
                             log.error("cell lambda_k=%s lambda_a=%s failed: %s", cell.lambda_k, cell.lambda_a, what)
@@ -734,12 +802,16 @@ def _run(queue: TaskQueue, job, store: ModelStore, plan: _Plan, results: dict, d
     return stopped
 
 
+def _worker_killed(e: BaseException) -> bool:
+    """Did the task fail because its worker process died (loky's TerminatedWorkerError, dask's KilledWorker)?"""
+    return isinstance(e, cf.BrokenExecutor) or type(e).__name__ in ("TerminatedWorkerError", "KilledWorker")
+
+
 def _failure(e: BaseException) -> str:
     """One line on why a task failed (a killed worker, a diverged training, ...)."""
-    name = type(e).__name__
-    if name in ("TerminatedWorkerError", "BrokenProcessPool"):
+    if _worker_killed(e):
         return "its worker process was killed (out of memory?)"
-    return f"{name}: {e}"
+    return f"{type(e).__name__}: {e}"
 
 
 def _heartbeat(job, stop: threading.Event) -> None:

@@ -13,10 +13,20 @@ The fast engine runs a whole epoch as one TensorFlow graph (`tf.function`
 with the batch loop inside), with TensorFlow's fused Adam kernel
 (`ResourceApplyAdam`: the same update as Keras' Adam in one pass instead of
 eight) and, by default, bfloat16 matmul inputs (oneDNN uses AVX512-BF16 where
-the CPU has it; accumulation stays float32). It runs single-threaded: at this
-model's size one thread is as fast as two, so the sweep runs one model per
-core (see `core.sweep`). Measured speeds are in the README's tables
-(bench/train_sweep.py).
+the CPU has it; accumulation stays float32). Measured speeds are in the
+README's tables (bench/train_sweep.py).
+
+Same seed, same bits: every process that trains runs TensorFlow with the same
+fixed thread pools (`TRAINING_THREADS`, one thread: at this model's size one
+thread is about as fast as two, and the sweep runs one model per core, see
+`core.sweep`), and on a GPU with TensorFlow's op determinism, both set by
+`import_tensorflow` before TensorFlow runs its first op. A matmul split over
+two threads adds its partial sums in another order than over one, so before
+this a cell trained alone (two threads) and the same cell trained in a
+two-worker sweep (one thread each) differed in the last bits, and through
+early stopping sometimes by an epoch. Now a cell's weights are bit-identical
+whatever `--jobs`, backend or UI path trains it, on a given machine and
+library versions (another CPU's instruction set may still round differently).
 
 `train_stacked` trains several models (one per lambda cell) in one compiled
 step: they share the initial weights and the batches, so their encoders are
@@ -27,10 +37,12 @@ to float32 round-off. It pays where one model cannot fill the device (a GPU).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +50,7 @@ from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
 from core.model import WEIGHT_NAMES, init_weights
 
+log = logging.getLogger(__name__)
 EpochCallback = Callable[[int, dict], None]
 StackedEpochCallback = Callable[[int, int, dict], None]
 
@@ -103,17 +116,45 @@ def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng(np.random.SeedSequence([seed, 1, epoch])).permutation(n).astype(np.int32)
 
 
+# The thread pools of every process that trains (see the module docstring): a fixed number, never
+# one derived from the core count or the number of workers, so the numbers do not depend on them.
+TRAINING_THREADS = 1
+_configured: dict[str, Any] = {}
+
+
 def import_tensorflow(threads: int | None = None):
-    """Import TensorFlow quietly; `threads` pins its thread pools (only before first use)."""
+    """Import TensorFlow quietly, with fixed thread pools (and op determinism on a GPU) set before its first op.
+
+    threads: the pools' size, TRAINING_THREADS unless given; only a benchmark that wants the
+    original's "every core" passes another (it changes the last bits of what is trained). The
+    first call of a process decides for the whole process; if TensorFlow was already running with
+    other pools (something ran an op before this was called), a warning says so.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    if threads:
+    want = threads or TRAINING_THREADS
+    if "threads" not in _configured:
         try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:
-            pass  # TensorFlow is already running in this process; keep its pools
+            tf.config.threading.set_intra_op_parallelism_threads(want)
+            tf.config.threading.set_inter_op_parallelism_threads(want)
+            _configured["threads"] = want
+        except RuntimeError:  # TensorFlow is already running in this process: its pools stay
+            actual = tf.config.threading.get_intra_op_parallelism_threads()
+            _configured["threads"] = actual or None
+            if actual != want:
+                log.warning(
+                    "TensorFlow was started in this process before core.train.import_tensorflow: it runs with %s "
+                    "threads, not %s, so what this process trains may differ in the last bits from other processes.",
+                    actual or "its default number of",
+                    want,
+                )
+        # Op determinism where it is needed: on a GPU, cuDNN/cuBLAS and reductions would otherwise pick
+        # non-deterministic algorithms. On a CPU one thread per op gives the same bits already (checked by
+        # bench/determinism.py), and op determinism would make Keras' input pipeline run serially: +30%
+        # per epoch of `--engine keras` measured, for no change in any bit.
+        if tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.enable_op_determinism()
     return tf
 
 
@@ -160,17 +201,16 @@ def train(
     *,
     initial_weights: dict[str, np.ndarray] | None = None,
     on_epoch: EpochCallback | None = None,
-    threads: int | None = 1,
 ) -> TrainResult:
     """Train one model with `train_cfg.engine`; see the module docstring for the semantics."""
     weights = initial_weights or init_weights(model_cfg, train_cfg.seed)
     if train_cfg.engine == "keras":
         return _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order="keras")
-    return _train_fast(model_cfg, train_cfg, data, weights, on_epoch, threads)
+    return _train_fast(model_cfg, train_cfg, data, weights, on_epoch)
 
 
-def _train_fast(model_cfg, train_cfg, data, weights, on_epoch, threads) -> TrainResult:
-    tf = import_tensorflow(threads)
+def _train_fast(model_cfg, train_cfg, data, weights, on_epoch) -> TrainResult:
+    tf = import_tensorflow()
     f32 = tf.float32
     n_train = len(data.x_train)
     x_train = tf.constant(data.x_train.reshape(n_train, -1))
@@ -268,7 +308,6 @@ def train_stacked(
     data: Dataset,
     *,
     on_epoch: StackedEpochCallback | None = None,
-    threads: int | None = None,
 ) -> list[TrainResult]:
     """Train K models at once in one compiled step; each result equals `train`'s to float32 round-off.
 
@@ -285,7 +324,7 @@ def train_stacked(
         return []
     if len({(c.n_hidden, c.image_side) for c in model_cfgs}) > 1:
         raise ValueError("stacked models must share n_hidden and image_side.")
-    tf = import_tensorflow(threads)
+    tf = import_tensorflow()
     f32 = tf.float32
     n_train = len(data.x_train)
     x_train = tf.constant(data.x_train.reshape(n_train, -1))
@@ -419,7 +458,7 @@ def _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order: str
     feeds `fit` the batches of `epoch_permutation`, so a test can compare the
     engines step for step from the same weights and the same batches.
     """
-    import_tensorflow(threads=None)
+    import_tensorflow()
     import keras
 
     from core.model import build_keras_model, keras_get_weights, keras_set_weights

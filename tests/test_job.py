@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from test_faults import wait_until_gone
 from test_sweep import fake_train
 
 from conftest import ROOT, build_train_cfg, make_data
@@ -106,6 +107,7 @@ def test_a_killed_job_shows_as_interrupted_and_a_new_one_takes_over(tmp_path):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+        wait_until_gone(proc.pid)  # a worker killed with -9 takes a moment to exit: until then it is alive
     job = store.job()
     assert job["state"] == "interrupted"  # never "running" forever
     assert store.running_job() is None

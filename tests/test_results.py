@@ -48,6 +48,27 @@ def test_results_table_has_one_row_per_analysed_cell(tiny_cache):
     assert rows[-1]["sparsity_test"] == pytest.approx(1 - rows[-1]["density_test"])
 
 
+def test_results_table_has_the_originals_losses_and_both_densities(tiny_cache):
+    """The original plots Keras' history['loss'][-1] and ['val_loss'][-1], and the density on both sets."""
+    store = ModelStore(tiny_cache)
+    rows = results_table(scan(store))
+    for row in rows:
+        view = load_cell(store, row["lambda_k"], row["lambda_a"])
+        assert row["history_loss_train"] == view.history["loss"][-1]
+        assert row["history_loss_test"] == view.history["val_loss"][-1]
+        assert row["density_train"] == view.meta.density_train
+        assert row["sparsity_train"] == pytest.approx(1 - row["density_train"])
+        assert row["density_test"] == view.meta.density_test
+        # the fresh pass over the training set with the final weights is another number, kept beside it
+        assert row["loss_train"] == view.meta.loss_train.total != row["history_loss_train"]
+    # the dashboard's CSV of the table carries every column, these included
+    from app.presentation.tables import results_csv
+
+    header = results_csv(scan(store)).decode().splitlines()[0].split(",")
+    assert set(rows[0]) <= set(header)
+    assert {"history_loss_train", "history_loss_test", "density_train", "sparsity_train"} <= set(header)
+
+
 def test_top_images_of_a_stored_model_are_its_test_digits(tiny_cache, tiny_data):
     a = load_cell(ModelStore(tiny_cache), 0.0, 0.0).arrays
     u = int(np.argmax(a["unit_frequency_test"]))

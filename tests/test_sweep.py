@@ -1,14 +1,16 @@
 """The grid runner: trains what is missing, resumes, repairs, never trains one cell twice."""
 
 import multiprocessing
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 
-from conftest import build_train_cfg
+from conftest import ROOT, build_train_cfg, make_data
 from core import train as train_mod
-from core.config import AnalysisConfig, SweepGrid
+from core.config import AnalysisConfig, ModelConfig, SweepGrid, TrainConfig
 from core.model import init_weights
 from core.store import EntryKey, ModelStore
 from core.sweep import TaskQueue, demo_order, order_cells, run_sweep, train_cell
@@ -17,7 +19,7 @@ from core.sweep import TaskQueue, demo_order, order_cells, run_sweep, train_cell
 def fake_train(calls_file=None, sleep=0.0):
     """A stand-in for core.train.train: instant, deterministic, and it counts its calls."""
 
-    def _train(model_cfg, train_cfg, data, *, on_epoch=None, threads=1, initial_weights=None):
+    def _train(model_cfg, train_cfg, data, *, on_epoch=None, initial_weights=None):
         if calls_file:
             with open(calls_file, "a") as f:
                 f.write(f"{model_cfg.lambda_k}\n")
@@ -31,6 +33,7 @@ def fake_train(calls_file=None, sleep=0.0):
 
 
 GRID = SweepGrid(lambda_k=(0.0, 1e-3), lambda_a=(0.0, 1e-4))
+TINY_CLI = ROOT / "tests" / "tiny_cli.py"
 
 
 def test_sweep_trains_missing_cells_then_resumes(tmp_path, tiny_data, monkeypatch):
@@ -84,16 +87,52 @@ def test_cells_are_ordered_longest_first():
 
 
 def test_real_sweep_in_two_worker_processes(tmp_path, tiny_data):
-    """The real fast engine through joblib/loky: the same numbers as training in-process."""
+    """The real fast engine through joblib/loky: the same bits as training in this process.
+
+    It used to depend on the order of the tests: this process's TensorFlow kept the thread pools
+    of whatever ran first, the workers had one thread each. Every training process now has the
+    same fixed pools (core.train.TRAINING_THREADS), whatever ran before.
+    """
     grid = SweepGrid(lambda_k=(0.0, 1e-3), lambda_a=(0.0,))
     cfg = build_train_cfg(max_epochs=2)
     store = ModelStore(tmp_path)
     results = run_sweep(grid, cfg, tiny_data, store, jobs=2, progress=False)
     assert [r.status for r in results] == ["trained", "trained"]
     direct = train_mod.train(grid.cells()[1], cfg, tiny_data)
+    assert train_mod._configured["threads"] == train_mod.TRAINING_THREADS, "TensorFlow was started behind core.train"
     cached = store.load(EntryKey(grid.cells()[1], cfg, tiny_data.fingerprint))
-    np.testing.assert_array_equal(cached.weights["W1"], direct.weights["W1"])
-    assert cached.history["val_loss"] == direct.val_loss
+    for name in cached.weights:
+        assert np.array_equal(cached.weights[name], direct.weights[name]), name
+    assert cached.history["loss"] == direct.loss and cached.history["val_loss"] == direct.val_loss
+
+
+def test_same_seed_same_bits_alone_and_in_a_two_worker_sweep(tmp_path):
+    """Issue 13, item 6: a cell trained alone (`--jobs 1`: one worker, which had every core) and
+    inside a two-worker sweep (one core each) gets bit-identical weights, each in fresh processes."""
+    common = ["--lambda-a", "0", "--max-epochs", "2", "--quiet"]
+    runs = {
+        "alone": ["--lambda-k", "1e-3", "--jobs", "1"],
+        "sweep": ["--lambda-k", "0", "1e-3", "--jobs", "2"],
+    }
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, str(TINY_CLI), "train", *args, *common, "--cache-dir", str(tmp_path / name)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, args in runs.items()
+    }
+    for name, p in procs.items():
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, (name, err)
+    key = EntryKey(ModelConfig(lambda_k=1e-3, lambda_a=0.0), TrainConfig(max_epochs=2), make_data().fingerprint)
+    alone, sweep = ModelStore(tmp_path / "alone").load(key), ModelStore(tmp_path / "sweep").load(key)
+    assert alone.path.name == sweep.path.name  # one key: there must be one set of numbers
+    for name in alone.weights:
+        assert np.array_equal(alone.weights[name], sweep.weights[name]), name
+    assert alone.history["loss"] == sweep.history["loss"]
+    assert alone.history["val_loss"] == sweep.history["val_loss"]
 
 
 @pytest.mark.slow

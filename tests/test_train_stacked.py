@@ -30,7 +30,6 @@ def test_stacked_models_equal_single_runs_epoch_by_epoch(tiny_data):
         train_cfg,
         tiny_data,
         on_epoch=lambda i, epoch, logs: seen[i].append((epoch, logs["loss"], logs["val_loss"])),
-        threads=1,
     )
     singles = [train(cfg, train_cfg, tiny_data) for cfg in CELLS]
     last_epochs = [r.last_epoch for r in stacked]
@@ -53,7 +52,7 @@ def test_stacked_models_equal_single_runs_epoch_by_epoch(tiny_data):
 def test_stacked_bfloat16_equals_single_bfloat16(tiny_data):
     train_cfg = build_train_cfg(max_epochs=2, precision="bfloat16")
     cells = CELLS[1:3]
-    stacked = train_stacked(cells, train_cfg, tiny_data, threads=1)
+    stacked = train_stacked(cells, train_cfg, tiny_data)
     for r, cfg in zip(stacked, cells):
         s = train(cfg, train_cfg, tiny_data)
         np.testing.assert_allclose(r.loss, s.loss, rtol=1e-5)
