@@ -207,7 +207,7 @@ def tour_banner(page: str) -> None:
         if skipped:
             names = ", ".join(str(m) for m in skipped)
             st.caption(f"Step{'s' if len(skipped) > 1 else ''} {names} skipped: no model for it is ready yet.")
-        back, nxt, end, show, _ = st.columns([1, 1, 1.5, 2, 2.5])
+        back, nxt, end, show, _ = st.columns([1.4, 1.4, 1.7, 2.3, 1.2])
         first = _fitting(1, 1)
         if back.button("Back", icon=":material/arrow_back:", disabled=n <= first, key="tour-back"):
             go(n - 1, -1)
