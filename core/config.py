@@ -120,7 +120,8 @@ class TrainConfig:
             cache key because float round-off differs between them.
         precision: the matmuls' input type. "bfloat16" (the fast engine's
             default: twice the speed on CPUs with AVX512-BF16, final test loss
-            within 1% of float32, see bench/train_sweep.py) or "float32"
+            within 2.8% of Keras over the original sweep, see the README's
+            Speed and bench/train_sweep.py) or "float32"
             (equal to Keras to ~1e-7). Weights, Adam state and sums stay
             float32 either way. The keras engine is always float32.
     """
