@@ -548,3 +548,44 @@ def test_a_closed_output_pipe_ends_quietly():
     )
     assert r.stdout == "{\n" and r.stderr == ""
     assert not Path("/nonexistent/cache").exists()
+
+
+# ------------------------------------------------------------ bad links to the dashboard
+BAD_URLS = (
+    [
+        {"lambda_k": v}
+        for v in ("abc", "", " ", "nan", "inf", "-inf", "-1e-3", "1e400", "0x10", "1e-3'--", "[x](//evil.example)")
+    ]
+    + [{"lambda_a": v} for v in ("7", "-0.5", "NaN", "1,5", "<script>alert(1)</script>", "%00", "1e-3" * 30)]
+    + [
+        {"unit": "-1"},
+        {"unit": "196"},
+        {"unit": "x"},
+        {"unit": "1.5"},
+        {"tour": "99"},
+        {"tour": "-3"},
+        {"tour": "one"},
+        {"present": "maybe"},
+        {"present": "**yes**"},
+        {"cmp_k": "abc"},
+        {"cmp_a": "9"},
+        {"lambda_k": "0.001", "lambda_a": "0.001", "cmp_k": "0.001", "cmp_a": "0.001"},
+    ]
+)
+
+
+@pytest.mark.parametrize("query", BAD_URLS, ids=lambda q: "&".join(f"{k}={v[:12]}" for k, v in q.items()))
+def test_a_bad_link_is_answered_in_one_sentence_and_writes_nothing(tiny_cache, monkeypatch, query):
+    from apptest import app, listing
+
+    before = listing(tiny_cache)
+    page = "units" if "unit" in query else "compare" if any(k.startswith("cmp") for k in query) else None
+    at = app(tiny_cache, monkeypatch, query)
+    if page:
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception and not at.error, query
+    assert at.title, "the page is drawn"
+    for w in at.warning:
+        assert "\n" not in w.value and w.value.rstrip().endswith((".", ")")), w.value
+        assert "Traceback" not in w.value
+    assert listing(tiny_cache) == before, "nothing written"
