@@ -67,11 +67,6 @@ def figure(key: tuple[Hashable, ...], build: Callable[[], go.Figure]) -> go.Figu
     return fig
 
 
-def figures_built() -> int:
-    """How many figures the server keeps (for tests)."""
-    return len(_figures()[0])
-
-
 def _size(fig: go.Figure) -> None:
     """Presenter mode: tick labels, legends, axis titles and hover text at PRESENTER_FONT px, titles larger."""
     if getattr(fig, _SIZED, False) or not presenting():

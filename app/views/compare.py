@@ -5,6 +5,7 @@ import streamlit as st
 from app import cache, chrome, guards, selection
 from app.presentation import charts, images, tables, text
 from core import schema as S
+from core.config import same_lambda
 
 chrome.page_intro(
     "Two models side by side",
@@ -18,7 +19,7 @@ g = cache.grid()
 def default_b() -> tuple[float, float]:
     """A ready model other than A: A's λ_k with the strongest other ready λ_a (the weakest if A has the
     strongest), else the nearest ready model to A's opposite corner."""
-    others = [v for v in selection.ready_values("lambda_a", sel_a) if not cache.same_cell((v, 0), (sel_a.lambda_a, 0))]
+    others = [v for v in selection.ready_values("lambda_a", sel_a) if not same_lambda(v, sel_a.lambda_a)]
     if others:
         return sel_a.lambda_k, max(others) if max(others) > sel_a.lambda_a else min(others)
     ready = [c for c in cache.ready_cells() if not cache.same_cell(c, sel_a.cell)]
