@@ -3,7 +3,9 @@
 The app knows lambda values, not data fingerprints, so cells are found by
 scanning the cache. With no training / analysis config given, any is
 accepted (the newest entry of a cell wins): the dashboard shows whatever the
-user trained, with `--max-epochs 5` or the defaults alike. Only
+user trained, with `--max-epochs 5` or the defaults alike. Entries trained
+with another seed than the default (`bench/seed_spread.py`) never replace
+the shown one: they are its replicates, listed in `CellSummary.seeds`. Only
 `core.store` opens the files; this module only arranges what it returns.
 Nothing here imports TensorFlow.
 """
@@ -22,6 +24,18 @@ from core.config import AnalysisConfig, TrainConfig, same_lambda
 from core.schema import FastMeta, Readiness
 from core.store import IndexEntry, ModelStore
 
+DEFAULT_SEED = TrainConfig().seed  # the seed whose model the dashboard shows; other seeds are replicates
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    """One training of a cell under one seed, as the original reports it (`history['val_loss'][-1]`...)."""
+
+    seed: int
+    final_loss: float
+    final_val_loss: float
+    last_epoch: int
+
 
 @dataclass(frozen=True)
 class CellSummary:
@@ -30,6 +44,8 @@ class CellSummary:
     readiness: "trained" (model only), "fast" (its fast analysis stage: every page but the
         maps) or "complete" (both stages).
     meta: the fast stage's scalars (losses split in terms, densities, dead units...), None until then.
+    seeds: the cell trained the same way under every seed in the cache (this entry's included),
+        by seed; more than one when the seed study ran (`bench/seed_spread.py`).
     """
 
     lambda_k: float
@@ -38,6 +54,7 @@ class CellSummary:
     entry: str
     history: dict[str, Any]
     meta: FastMeta | None = None
+    seeds: tuple[SeedRun, ...] = ()
 
     @property
     def cell(self) -> tuple[float, float]:
@@ -80,19 +97,49 @@ def _dict(cfg) -> dict | None:
     return None if cfg is None else cfg.to_dict()
 
 
-def _newest_by_cell(store: ModelStore, train_cfg: TrainConfig | None) -> dict[tuple[float, float], IndexEntry]:
-    """The newest intact entry of every cell (trained with `train_cfg`, if given), from the cheap index."""
+def _shown_first(e: IndexEntry) -> tuple[bool, str]:
+    """Which entry of a cell the dashboard shows: the default seed's, then the newest."""
+    seed = e.config.get("train", {}).get("seed", DEFAULT_SEED)
+    return (seed == DEFAULT_SEED, e.history.get("finished_at", ""))
+
+
+def _without_seed(e: IndexEntry) -> tuple:
+    """What must match for two entries to be the same training under another seed."""
+    train = {k: v for k, v in e.config.get("train", {}).items() if k != "seed"}
+    return (repr(sorted(train.items())), repr(e.config.get("model")), e.config.get("data_fingerprint"))
+
+
+def _seed_runs(entries: list[IndexEntry], shown: IndexEntry) -> tuple[SeedRun, ...]:
+    """The newest entry per seed among `entries` trained like `shown`, as SeedRuns sorted by seed."""
+    like, newest = _without_seed(shown), {}
+    for e in entries:
+        seed = e.config.get("train", {}).get("seed")
+        if not isinstance(seed, int) or _without_seed(e) != like:
+            continue
+        if seed not in newest or e.history.get("finished_at", "") > newest[seed].history.get("finished_at", ""):
+            newest[seed] = e
+    newest[shown.config.get("train", {}).get("seed", DEFAULT_SEED)] = shown
+    runs = []
+    for seed, e in sorted(newest.items()):
+        h = e.history
+        try:
+            runs.append(SeedRun(seed, float(h["final_loss"]), float(h["final_val_loss"]), int(h["last_epoch"])))
+        except (KeyError, TypeError, ValueError):
+            continue  # an older history without these numbers: not part of the spread
+    return tuple(runs)
+
+
+def _by_cell(store: ModelStore, train_cfg: TrainConfig | None) -> dict[tuple[float, float], list[IndexEntry]]:
+    """Every intact entry by cell (only those trained with `train_cfg`, if given), from the cheap index."""
     wanted = _dict(train_cfg)
-    out: dict[tuple[float, float], IndexEntry] = {}
+    out: dict[tuple[float, float], list[IndexEntry]] = {}
     for e in store.index():
         if wanted is None or e.config.get("train") == wanted:
-            old = out.get(e.cell)
-            if old is None or e.history.get("finished_at", "") > old.history.get("finished_at", ""):
-                out[e.cell] = e
+            out.setdefault(e.cell, []).append(e)
     return out
 
 
-def _summary(e: IndexEntry, analysis_cfg: AnalysisConfig | None) -> CellSummary:
+def _summary(e: IndexEntry, analysis_cfg: AnalysisConfig | None, seeds: tuple[SeedRun, ...] = ()) -> CellSummary:
     cfg = _dict(analysis_cfg)
     fast = e.stage("fast", ANALYSIS_VERSION, cfg)
     meta = None
@@ -104,14 +151,20 @@ def _summary(e: IndexEntry, analysis_cfg: AnalysisConfig | None) -> CellSummary:
     readiness: Readiness = "trained"
     if meta is not None:
         readiness = "complete" if e.stage("slow", ANALYSIS_VERSION, cfg) is not None else "fast"
-    return CellSummary(e.cell[0], e.cell[1], readiness, e.name, e.history, meta)
+    return CellSummary(e.cell[0], e.cell[1], readiness, e.name, e.history, meta, seeds)
 
 
 def scan(
     store: ModelStore, train_cfg: TrainConfig | None = None, analysis_cfg: AnalysisConfig | None = None
 ) -> dict[tuple[float, float], CellSummary]:
     """Every intact cell in `store` (trained with `train_cfg`, if given), by (lambda_k, lambda_a)."""
-    return {cell: _summary(e, analysis_cfg) for cell, e in _newest_by_cell(store, train_cfg).items()}
+    out = {}
+    for cell, es in _by_cell(store, None).items():
+        mine = [e for e in es if train_cfg is None or e.config.get("train") == _dict(train_cfg)]
+        if mine:
+            shown = max(mine, key=_shown_first)
+            out[cell] = _summary(shown, analysis_cfg, _seed_runs(es, shown))
+    return out
 
 
 def load_view(store: ModelStore, summary: CellSummary) -> CellView | None:
@@ -163,12 +216,15 @@ def results_table(cells: Mapping[tuple[float, float], CellSummary]) -> list[dict
     * loss_train, loss_test (and their terms): one fresh pass over the whole set with the final
       weights, from the analysis. On the training set the two differ by a few percent.
     Densities (fraction of non-zero code entries, what the original calls sparsity) on both sets.
+    The seed study's spread: seeds (how many trainings of the cell under different seeds are
+    cached) and the min and max over them of the original's two losses and of the epochs.
     """
     rows = []
     for (lk, la), c in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         if not c.ready or c.meta is None:
             continue
         m = c.meta
+        runs = c.seeds or (SeedRun(0, c.history["loss"][-1], c.history["val_loss"][-1], c.history["last_epoch"]),)
         rows.append(
             {
                 "lambda_k": lk,
@@ -191,6 +247,13 @@ def results_table(cells: Mapping[tuple[float, float], CellSummary]) -> list[dict
                 "n_dense_units": m.n_dense_units,
                 "mean_activation_test": m.mean_activation_test,
                 "n_zero_codes_test": m.n_zero_codes_test,
+                "seeds": len(runs),
+                "history_loss_train_min": min(float(r.final_loss) for r in runs),
+                "history_loss_train_max": max(float(r.final_loss) for r in runs),
+                "history_loss_test_min": min(float(r.final_val_loss) for r in runs),
+                "history_loss_test_max": max(float(r.final_val_loss) for r in runs),
+                "epochs_min": min(r.last_epoch for r in runs) + 1,
+                "epochs_max": max(r.last_epoch for r in runs) + 1,
                 "entry": c.entry,
             }
         )

@@ -73,3 +73,45 @@ def test_top_images_of_a_stored_model_are_its_test_digits(tiny_cache, tiny_data)
     a = load_cell(ModelStore(tiny_cache), 0.0, 0.0).arrays
     u = int(np.argmax(a["unit_frequency_test"]))
     np.testing.assert_allclose(top_images(a, u), tiny_data.x_test[a["unit_top_index"][u]], atol=0.5 / 255 + 1e-7)
+
+
+def test_other_seeds_are_replicates_never_the_shown_model(tiny_cache, tiny_data, tmp_path):
+    """The seed study (bench/seed_spread.py) trains cells again under other seeds, newer than seed 0's:
+    the dashboard keeps showing seed 0's analysed model and lists the others as its spread."""
+    import shutil
+
+    from conftest import build_train_cfg
+    from core.config import SweepGrid
+    from core.sweep import run_sweep
+
+    root = tmp_path / "cache"
+    shutil.copytree(tiny_cache, root)
+    store = ModelStore(root)
+    before = scan(store)[(0.0, 0.0)]
+    for seed in (1, 2):
+        run_sweep(
+            SweepGrid((0.0,), (0.0,)),
+            build_train_cfg(max_epochs=2, seed=seed),
+            tiny_data,
+            store,
+            jobs=1,
+            progress=False,
+        )
+    cells = scan(store)
+    shown = cells[(0.0, 0.0)]
+    assert shown.entry == before.entry and shown.readiness == "complete"
+    assert [r.seed for r in shown.seeds] == [0, 1, 2]
+    losses = [r.final_val_loss for r in shown.seeds]
+    assert len(set(losses)) == 3  # three trainings, three numbers
+    assert losses[0] == shown.history["val_loss"][-1]
+    row = next(r for r in results_table(cells) if (r["lambda_k"], r["lambda_a"]) == (0.0, 0.0))
+    assert row["seeds"] == 3
+    assert row["history_loss_test_min"] == min(losses) < row["history_loss_test_max"] == max(losses)
+    assert row["history_loss_test_min"] <= row["history_loss_test"] <= row["history_loss_test_max"]
+    other = next(r for r in results_table(cells) if (r["lambda_k"], r["lambda_a"]) != (0.0, 0.0))
+    assert other["seeds"] == 1 and other["history_loss_test_min"] == other["history_loss_test_max"]
+    # a cell trained only under another seed is still shown
+    run_sweep(
+        SweepGrid((5e-4,), (0.0,)), build_train_cfg(max_epochs=2, seed=3), tiny_data, store, jobs=1, progress=False
+    )
+    assert [r.seed for r in scan(store)[(5e-4, 0.0)].seeds] == [3]
