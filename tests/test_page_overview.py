@@ -77,3 +77,28 @@ def test_live_curves_are_only_those_of_the_selected_model(tmp_path, monkeypatch)
     assert not at.exception
     assert texts(at.info) == ["This model is being prepared; ready in about 40 s."]
     assert charts(at) == []
+
+
+def test_seed_replicates_show_as_a_band_and_never_replace_the_model(tiny_cache, tiny_data, tmp_path, monkeypatch):
+    from apptest import copy_cache
+    from conftest import build_train_cfg
+    from core.config import SweepGrid
+    from core.store import ModelStore
+    from core.sweep import run_sweep
+
+    root = copy_cache(tiny_cache, tmp_path / "cache")
+    for seed in (1, 2):
+        run_sweep(
+            SweepGrid((0.0, 1e-3), (0.0,)),
+            build_train_cfg(max_epochs=2, seed=seed),
+            tiny_data,
+            ModelStore(root),
+            jobs=1,
+            progress=False,
+        )
+    at = app(root, monkeypatch, page="overview")
+    assert not at.exception and at.metric, "seed 0's analysed model is still the one shown"
+    loss = charts(at)[0]
+    bands = [t for t in loss["data"] if t.get("fill") == "tonexty"]
+    assert len(bands) == 2 and bands[1]["name"] == "spread over 3 seeds (min–max)"
+    assert any("3 different random starts" in m.value for m in at.markdown)

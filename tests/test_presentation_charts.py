@@ -150,6 +150,31 @@ def test_loss_vs_lambda_keeps_the_slice_sorted_and_rings_the_selection(axis, fix
     assert_no_nan(fig)
 
 
+def test_loss_vs_lambda_draws_the_seed_spread_as_a_band_under_the_originals_losses():
+    """Cells trained under several seeds (bench/seed_spread.py) get a min-max band; one seed, none."""
+    rows = make_rows()
+    assert not [t for t in charts.loss_vs_lambda(rows, "lambda_k", 0.0).data if t.fill]  # one seed each: no band
+    for r in rows:
+        several = r["lambda_a"] == 0 and r["lambda_k"] > 0
+        r["seeds"] = 5 if several else 1
+        for g in ("train", "test"):
+            v = r[f"history_loss_{g}"]
+            r[f"history_loss_{g}_min"], r[f"history_loss_{g}_max"] = (v * 0.97, v * 1.04) if several else (v, v)
+    want = sorted((r for r in rows if r["lambda_a"] == 0), key=lambda r: r["lambda_k"])
+    fig = charts.loss_vs_lambda(rows, "lambda_k", 0.0)
+    bands = [i for i, t in enumerate(fig.data) if t.fill == "tonexty"]
+    assert len(bands) == 2
+    for i, g in zip(bands, ("train", "test")):
+        upper, lower = fig.data[i], fig.data[i - 1]  # the filled trace fills down to the one before it
+        assert list(upper.y) == [r[f"history_loss_{g}_max"] for r in want]
+        assert list(lower.y) == [r[f"history_loss_{g}_min"] for r in want]
+        assert (upper.xaxis, upper.yaxis) == ("x2", "y2") and list(upper.x) == [0, 1, 2]
+    assert [fig.data[i].showlegend for i in bands] == [False, True]
+    assert fig.data[bands[1]].name == "spread over 5 seeds (min–max)"
+    assert bands[1] < fig.data.index(by_name(fig, "test set: total loss"))  # under the lines
+    assert fig.layout.yaxis2.range[1] >= max(r["history_loss_test_max"] for r in want)  # the band fits
+
+
 def test_loss_vs_lambda_without_the_history_shows_the_recomputed_total_and_says_so():
     rows = make_rows(history=False)
     fig = charts.loss_vs_lambda(rows, "lambda_k", 0.0)

@@ -308,6 +308,10 @@ def loss_vs_lambda(
         ax = "" if row == 1 else "2"
         hover = f"{measure}<br>{sym} = %{{customdata:.4g}}<br>%{{y:.5g}}"
         traces += _line_traces(series, hover, xaxis=f"x{ax}", yaxis=f"y{ax}")
+    if keras:
+        bands = _seed_bands(data, axis, positions, sym)
+        traces = bands + traces  # drawn first: under the lines
+        values += [v for b in bands for v in b.y if v is not None]
     sel = _selected_row(data, axis, selected)
     if sel is not None:
         lam = float(sel[axis])
@@ -337,6 +341,43 @@ def loss_vs_lambda(
     fig = go.Figure(data=traces, layout=layout)
     _lambda_title(fig, axis, fixed, "Error and loss", len(data), height, below=SUBPLOT_TITLE_ROW)
     return fig
+
+
+def _seed_bands(data: Sequence[Mapping], axis: str, positions, sym: str) -> list[go.Scatter]:
+    """The seed study's min-max of the original's two losses as bands in the lower panel, where any
+    row has more than one seed (`core.results.results_table`'s seeds and history_loss_*_min/_max)."""
+    many = [r for r in data if (_number(r, "seeds") or 1) > 1]
+    if not many:
+        return []
+    n = max(int(r["seeds"]) for r in many)
+    out = []
+    for group, color, name in (("train", BLUE, "training set"), ("test", VERMILLION, "test set")):
+        lo_key, hi_key = f"history_loss_{group}_min", f"history_loss_{group}_max"
+        pts = [(r, lo, hi) for r in data if (lo := _number(r, lo_key)) is not None and (hi := _number(r, hi_key))]
+        x = [_position(positions, float(r[axis])) for r, _, _ in pts]
+        seeds = [int(_number(r, "seeds") or 1) for r, _, _ in pts]
+        common = dict(x=x, mode="lines", line=dict(width=0, color=color), xaxis="x2", yaxis="y2", hoverinfo="skip")
+        out.append(go.Scatter(y=[lo for _, lo, _ in pts], showlegend=False, legendgroup="seeds", **common))
+        out.append(
+            go.Scatter(
+                y=[hi for _, _, hi in pts],
+                fill="tonexty",
+                fillcolor=_rgba(color, 0.18),
+                name=f"spread over {n} seeds (min–max)" if group == "test" else f"{name}: seed spread",
+                showlegend=group == "test",
+                legendgroup="seeds",
+                customdata=[[float(r[axis]), s, lo, hi] for (r, lo, hi), s in zip(pts, seeds)],
+                hovertemplate=f"{name}, %{{customdata[1]}} seeds<br>{sym} = %{{customdata[0]:.4g}}<br>"
+                "min %{customdata[2]:.5g}, max %{customdata[3]:.5g}<extra></extra>",
+                **(common | dict(hoverinfo=None)),
+            )
+        )
+    return out
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def _shared_range(values: Sequence[float]) -> dict:

@@ -45,8 +45,15 @@ st.markdown(
 )
 st.subheader(f"Against λ_a (activity penalty), at λ_k = {text.fmt(sel.lambda_k)}")
 lambda_figures("lambda_a", main=False)
+seeds = max((r.get("seeds", 1) for r in cache.rows()), default=1)
 chrome.explain(
-    "Small zig-zags come from early stopping, which ends each training run at a slightly different point.",
+    "Small zig-zags come from early stopping, which ends each training run at a slightly different point."
+    + (
+        f" The shaded bands show how far the total loss moves when the same model is trained again with "
+        f"{seeds} different random starts: differences inside a band are chance, not the penalty."
+        if seeds > 1
+        else ""
+    ),
     "Reconstruction error: the mean squared error between a digit and its reconstruction, on the 10,000 test "
     "(and 60,000 training) images with the final weights. Total loss, as the original plots it: Keras' "
     "`history['loss'][-1]` (the mean of the last epoch's batch losses) and `history['val_loss'][-1]`, i.e. MSE + "
