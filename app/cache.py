@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -32,9 +33,28 @@ def token() -> tuple:
     return get_store().change_token()
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)  # shared and read-only: no copy per call
+@st.cache_resource(show_spinner=False)
+def _memo() -> dict[tuple[str, str], tuple[tuple, Any]]:
+    """What is derived from the whole listing, by (what, cache root): (change token, value), shared and read-only.
+
+    Looked up by plain tuple equality: Streamlit's own hashing of the arguments (a 50-entry token, on
+    every call of a cached function, several per rerun) cost a fifth of a rerun.
+    """
+    return {}
+
+
+def _by_token(what: str, root: str, tok: tuple, compute: Callable[[], Any]) -> Any:
+    memo = _memo()
+    hit = memo.get((what, root))
+    if hit is not None and hit[0] == tok:
+        return hit[1]
+    value = compute()
+    memo[(what, root)] = (tok, value)
+    return value
+
+
 def _scan(root: str, token: tuple) -> dict[Cell, CellSummary]:
-    return scan(ModelStore(root))
+    return _by_token("scan", root, token, lambda: scan(ModelStore(root)))
 
 
 VIEWS_KEPT = 24  # cells' arrays kept in memory by the server (2-3 MB each), least recently used dropped first
@@ -112,9 +132,8 @@ def cells() -> dict[Cell, CellSummary]:
     return _scan(str(store.root), token())
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)  # shared, read-only
 def _rows(root: str, token: tuple) -> list[dict[str, Any]]:
-    return results_table(_scan(root, token))
+    return _by_token("rows", root, token, lambda: results_table(_scan(root, token)))
 
 
 def rows() -> list[dict[str, Any]]:
@@ -158,14 +177,15 @@ def identity(view: CellView) -> tuple:
     return (view.summary.entry, view.summary.readiness)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
 def _grid(root: str, token: tuple) -> SweepGrid:
-    default = SweepGrid.default()
-    have = _scan(root, token)
-    return SweepGrid(
-        lambda_k=default.lambda_k + tuple(k for k, _ in have),
-        lambda_a=default.lambda_a + tuple(a for _, a in have),
-    )
+    def compute() -> SweepGrid:
+        default, have = SweepGrid.default(), _scan(root, token)
+        return SweepGrid(
+            lambda_k=default.lambda_k + tuple(k for k, _ in have),
+            lambda_a=default.lambda_a + tuple(a for _, a in have),
+        )
+
+    return _by_token("grid", root, token, compute)
 
 
 def grid() -> SweepGrid:

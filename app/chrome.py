@@ -23,6 +23,8 @@ use_template()  # after Streamlit's import, which sets its own default template
 PRESENTER_FONT = 18  # px: Plotly's default is 12, too small for a projector
 FIGURES_KEPT = 256  # built figures kept by the server (all sessions), least recently used dropped first
 _SIZED = "_sae_sized"  # marks a figure already enlarged for presenter mode
+_FROZEN = "_sae_frozen"  # marks a figure kept by `figure`: never edited again, so its dict can be kept too
+_SENT = "_sae_sent"  # a frozen figure's dict as Streamlit sends it, made on its first draw
 
 
 def page_intro(title: str, lead: str) -> None:
@@ -45,11 +47,12 @@ def _figures() -> tuple[OrderedDict, threading.Lock]:
     return OrderedDict(), threading.Lock()
 
 
-def figure(key: tuple[Hashable, ...], build: Callable[[], go.Figure]) -> go.Figure:
+def figure(key: tuple[Hashable, ...], build: Callable[[], go.Figure], *, sized: bool = True) -> go.Figure:
     """The figure `build()` makes, built once per `key` (what it shows) and presenter mode, and reused.
 
     key: everything the figure depends on, by identity rather than by content: the cache entry's name
     and stage, the options on screen. The figure is shared by every session: never edit it after this.
+    sized: enlarged for presenter mode (`_size`); the sidebar's small figures keep their own sizes.
     """
     kept, lock = _figures()
     full = (*key, presenting())
@@ -59,7 +62,9 @@ def figure(key: tuple[Hashable, ...], build: Callable[[], go.Figure]) -> go.Figu
             kept.move_to_end(full)
             return fig
     fig = build()
-    _size(fig)
+    if sized:
+        _size(fig)
+    setattr(fig, _FROZEN, True)
     with lock:
         kept[full] = fig
         while len(kept) > FIGURES_KEPT:
@@ -113,16 +118,45 @@ def _with_label(fig: go.Figure, label: str) -> go.Figure:
     return out
 
 
+class _Sendable(go.Figure):
+    """A kept figure as `st.plotly_chart` takes it, with its dict made once.
+
+    `st.plotly_chart` calls `to_dict()` on every rerun: a deep copy of the whole figure and a base64
+    pass over its arrays (a fifth of a revisit's time). A kept figure never changes (`figure`), so its
+    dict is made on the first draw and handed over again; Streamlit only reads it. Only `to_dict` is
+    ever called on this object (plotly.tools.return_figure_from_figure_or_data); it is never shown
+    or edited itself.
+    """
+
+    def __init__(self, spec: dict) -> None:  # noqa: D107 - no go.Figure state: nothing but to_dict is used
+        object.__setattr__(self, "_spec", spec)
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+
+def sendable(fig: go.Figure) -> go.Figure:
+    """What to pass to `st.plotly_chart`: for a figure kept by `figure`, one whose dict is made only once."""
+    if not getattr(fig, _FROZEN, False):
+        return fig
+    spec = getattr(fig, _SENT, None)
+    if spec is None:
+        spec = fig.to_dict()
+        setattr(fig, _SENT, spec)
+    return _Sendable(spec)
+
+
 def chart(fig: go.Figure, *, where=st, main: bool = False, **kwargs):
     """Draw a figure across its column; returns its selection event if `on_select` is given.
 
     main: the page's main figure, on which the animation writes the λ it is showing.
     """
-    _size(fig)
     label = playing_label() if main else None
     if label:
-        fig = _with_label(fig, label)
-    return where.plotly_chart(fig, width="stretch", theme=None, **kwargs)
+        fig = _with_label(fig, label)  # a copy: not frozen, sent as it is
+    if not getattr(fig, _FROZEN, False):
+        _size(fig)
+    return where.plotly_chart(sendable(fig), width="stretch", theme=None, **kwargs)
 
 
 def download(label: str, make, file_name: str, *, where=st) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import cache
+from app import cache, chrome
 from app.presentation import progress as look
 from app.selection import Selection, presenting, set_widget
 from core.config import SweepGrid
@@ -125,10 +125,13 @@ def sidebar_panel(sel: Selection) -> None:
             _panel(sel)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
 def _map_figure(lambda_k: tuple, lambda_a: tuple, states: tuple, selected: tuple):
     """The readiness map, built once per grid state and selection (a rerun that changes neither reuses it)."""
-    return look.readiness_map(lambda_k, lambda_a, dict(states), selected)
+    return chrome.figure(
+        ("readiness_map", lambda_k, lambda_a, states, selected),
+        lambda: look.readiness_map(lambda_k, lambda_a, dict(states), selected),
+        sized=False,
+    )
 
 
 def _grid_map(sel: Selection, on_select) -> tuple[int, int, int]:
@@ -136,7 +139,7 @@ def _grid_map(sel: Selection, on_select) -> tuple[int, int, int]:
     g = cache.grid()
     states = _states()
     st.plotly_chart(
-        _map_figure(g.lambda_k, g.lambda_a, tuple(sorted(states.items())), sel.cell),
+        chrome.sendable(_map_figure(g.lambda_k, g.lambda_a, tuple(sorted(states.items())), sel.cell)),
         width="stretch",
         key="readiness_map",
         on_select=on_select,
