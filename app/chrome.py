@@ -85,6 +85,9 @@ def _size(fig: go.Figure) -> None:
     for ann in fig.layout.annotations:  # subplot titles and labels that set their own size
         if ann.font.size is not None and ann.font.size < PRESENTER_FONT:
             ann.font.size = PRESENTER_FONT
+    # the ring needs no legend entry (the page's first line says what it is): at this size a third
+    # entry wraps a half-page chart's legend onto three rows at 1280 x 720
+    fig.update_traces(showlegend=False, selector=dict(name="selected model"))
     setattr(fig, _SIZED, True)
 
 

@@ -157,6 +157,18 @@ def test_presenter_mode_draws_chart_text_at_projector_size(tiny_cache, monkeypat
     assert all(f["layout"].get("font", {}).get("size", 12) < 16 for f in charts(plain)), "normal size otherwise"
 
 
+def test_presenter_mode_keeps_the_ring_but_not_its_legend_entry(tiny_cache, monkeypatch):
+    """At 18 px a third legend entry wraps a half-page legend onto three rows; the page says what the ring is."""
+
+    def rings(at):
+        return [t for f in charts(at) for t in f["data"] if t.get("name") == "selected model"]
+
+    plain, shown = app(tiny_cache, monkeypatch), app(tiny_cache, monkeypatch, {"present": "1"})
+    assert any(t.get("showlegend", True) for t in rings(plain))
+    assert rings(shown) and not any(t.get("showlegend", True) for t in rings(shown))
+    assert any("ringed one is the model chosen" in m.value for m in shown.markdown)
+
+
 def test_presenter_mode_shows_no_developer_notes(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch, {"present": "1"})
     for page in PAGES:

@@ -9,7 +9,8 @@ from core.results import pareto_front
 chrome.page_intro(
     "What does a sparse code cost?",
     "Each point is one trained network: further **left**, its code uses fewer units per digit; further "
-    "**down**, it redraws digits more faithfully. Click a point to choose that model.",
+    "**down**, it redraws digits more faithfully. The ringed one is the model chosen in the sidebar; click a point to "
+    "choose another.",
 )
 sel = selection.this_run()
 cells = cache.cells()
