@@ -60,6 +60,11 @@ TABLE = (
     SessionKey("filters_grid", "filters page: the filter grid (a click opens the unit explorer)"),
     SessionKey("_open_unit", "filters page: the unit a click asked the unit explorer to open"),
     SessionKey("recon_start", "reconstructions: the first test image shown", keep=True),
+    SessionKey(
+        "digit_",
+        "your digit: its canvas (fresh after Clear), pen, test digit and smudges, the strip's axis, the code's clicks",
+        prefix=True,
+    ),
     SessionKey("cluster_space", "clusters: raw or normalised codes", keep=True),
     SessionKey("frontier_x", "trade-off: what the x axis shows", keep=True),
     SessionKey("frontier_chart", "trade-off: the chart (a click chooses that model)"),

@@ -32,6 +32,7 @@ PAGE_LIST = [  # (file in app/views, title, icon); the first is the default page
     ("tsne", "t-SNE maps", ":material/scatter_plot:"),
     ("clusters", "Clusters", ":material/workspaces:"),
     ("units", "Unit explorer", ":material/neurology:"),
+    ("digit", "Your digit", ":material/draw:"),
     ("frontier", "Sparsity–fidelity trade-off", ":material/balance:"),
     ("compare", "Compare two models", ":material/compare:"),
 ]

@@ -14,6 +14,12 @@ Measures, per page:
   process: another unit in the unit explorer; model B's λ_k on the compare page, with filters and
   with t-SNE maps shown.
 * the largest figure the page sends (the Plotly JSON of its main area, over every rerun measured).
+* "Your digit": the server's time per stroke, in its own process: a new drawing sent as the canvas sends
+  it (a PNG of a random thick-pen polyline), on the first ready model of the row with the most, so the
+  strip redraws the whole row. Timed twice: the rerun a browser's stroke triggers (only the page's
+  fragment under the canvas, as Streamlit reruns a fragment whose widget changed) and the whole page
+  (what AppTest runs by default: an upper bound). The first stroke on a model, which also encodes the
+  10,000 test digits once for the nearest-neighbour search (with a local MNIST file), is reported apart.
 * in headless Chromium (`--no-browser` skips it), the time from the λ_k key press in the sidebar to
   the page's main figure redrawn with the new model, and to every figure of the page redrawn. One
   `streamlit run` serves every page in turn; moves go back and forth with the arrow keys over
@@ -54,6 +60,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the browser helpers live with the tes
 
 APP = str(ROOT / "app" / "streamlit_app.py")
 PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters", "units", "frontier", "compare"]
+STROKE_PAGE = "digit"  # "Your digit": measured per stroke (its figures need a drawing), not per λ_k move
 MAP_PAGES = ("tsne", "clusters")  # need the slow stage (t-SNE maps, K-means): a "complete" model
 CONTROLS = {  # name: (page, needs the maps)
     "units: another unit": ("units", False),
@@ -66,6 +73,7 @@ TARGETS = {  # issue 14, on the development machine (2 cores), any day
     "browser_p90_ms": 300,
     "first_page_s": 3.0,
     "figure_kb": 300,
+    "stroke_p90_ms": 100,  # issue 12: a stroke on "Your digit", the rerun the browser triggers
 }
 RESULT = "RESULT "  # a worker's last line: RESULT {json}
 REFERENCE_GFLOP = 5 * 2 * 784 * 196 * 60_000 / 1e9  # the reference workload's matrix products
@@ -327,6 +335,95 @@ def worker_control(cache: str, name: str, changes: int) -> dict:
     _figure_sizes(at, sizes)
     times = _timed_moves(at, moves, change, check, sizes)
     return {"page": page, **times, "figure_bytes": sizes}
+
+
+# ------------------------------------------------------------------ "Your digit": a stroke
+def stroke_url(i: int, size: int = 280, pen: int = 22) -> str:
+    """A canvas as the page's sends it after a stroke: a random thick polyline (seed i), white on black, PNG."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(i)
+    points = rng.uniform(40, size - 40, (int(rng.integers(3, 6)), 2))
+    yy, xx = np.mgrid[:size, :size].astype(np.float64)
+    ink = np.zeros((size, size), bool)
+    for p, q in zip(points[:-1], points[1:]):
+        d = q - p
+        t = np.clip(((xx - p[0]) * d[0] + (yy - p[1]) * d[1]) / max(float(d @ d), 1e-9), 0, 1)
+        ink |= np.hypot(xx - p[0] - t * d[0], yy - p[1] - t * d[1]) < pen / 2
+    grey = np.where(ink, 255, 0).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(np.dstack([grey, grey, grey, np.full_like(grey, 255)]), "RGBA").save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _stroke(at, canvas_id: str, url: str, states, fragment: str | None):
+    """Send a new drawing as the canvas does; fragment: rerun only that fragment, as the browser does."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    sent = WidgetStates()
+    sent.widgets.extend(w for w in states.widgets if w.id != canvas_id)
+    drawing = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
+    sent.widgets.append(WidgetState(id=canvas_id, json_value=json.dumps(drawing)))
+    if fragment is None:
+        return at._tree._runner._run(sent)
+    run_script = LocalScriptRunner._run_script  # AppTest queues a whole run; this one runs the fragment only
+
+    def scoped(self, rerun_data):
+        import dataclasses
+
+        return run_script(self, dataclasses.replace(rerun_data, fragment_id_queue=[fragment]))
+
+    LocalScriptRunner._run_script = scoped
+    try:
+        return at._tree._runner._run(sent)
+    finally:
+        LocalScriptRunner._run_script = run_script
+
+
+def worker_strokes(cache: str, changes: int) -> dict:
+    """New drawings on "Your digit", in this (fresh) process: the first stroke, then `changes` of each kind."""
+    row = best_row(cache_state(cache), False)
+    if row is None:
+        return {"skipped": "no ready model"}
+    a, ks = row
+    at = _fresh_app(cache, (ks[0], a), STROKE_PAGE)
+    canvas = at.get("bidi_component")
+    if at.exception or len(canvas) != 1:
+        return {"skipped": f"the page shows no canvas: {_problem(at) or len(canvas)}"}
+    canvas_id = canvas[0].proto.id
+    states = at._tree.get_widget_states()  # every widget's value, as the browser sends them with a stroke
+    url = stroke_url(0)
+    t = time.perf_counter()
+    at = _stroke(at, canvas_id, url, states, None)
+    first = (time.perf_counter() - t) * 1000
+    if problem := _problem(at):
+        return {"skipped": f"the page does not draw a stroke: {problem}"}
+    figures = len(at.main.get("plotly_chart"))
+    sizes: dict = {}
+    _figure_sizes(at, sizes)
+    fragments = list(at._fragment_storage._fragments)  # the page's one fragment: everything under the canvas
+    out: dict = {"row": {"lambda_a": a, "ready": len(ks)}, "first_ms": round(first, 1), "figures": figures}
+    fragment = fragments[0] if len(fragments) == 1 else None
+    if fragment is None:
+        out["fragment_problem"] = f"{len(fragments)} fragments registered, expected 1"
+    kinds = ["full", "fragment"] if fragment else ["full"]
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for i in range(1, changes + 1):  # the two kinds taken in turns, so that a busier moment hits both alike
+        for kind in kinds:
+            url = stroke_url(2 * i + (kind == "fragment"))  # drawn before the clock starts
+            t = time.perf_counter()
+            at = _stroke(at, canvas_id, url, states, None if kind == "full" else fragment)
+            times[kind].append((time.perf_counter() - t) * 1000)
+            drew = at.main.get("plotly_chart") and not at.exception
+            if not drew or (kind == "full" and _problem(at)):
+                out[f"{kind}_problem"] = _problem(at) or "no figure drawn"
+                return out | times | {"figure_bytes": sizes}
+    return out | times | {"figure_bytes": sizes}
 
 
 def run_worker(cache: str, args: list[str], timeout: float, env: dict | None = None) -> dict:
@@ -607,7 +704,14 @@ def _all_met(values: list) -> bool | None:
     return all(known) if known else None
 
 
-def summarise(reference: list[float], pages: list[str], reruns: dict, controls: dict, browser: dict | None) -> dict:
+def summarise(
+    reference: list[float],
+    pages: list[str],
+    reruns: dict,
+    controls: dict,
+    browser: dict | None,
+    strokes: dict | None = None,
+) -> dict:
     """The JSON summary: per-metric dicts by page, the whole-run numbers, and which targets are met."""
     bpages = (browser or {}).get("pages", {})
     s: dict = {key: {} for key in ("first_visit_median_ms", "first_visit_p90_ms", "revisit_median_ms")}
@@ -647,16 +751,35 @@ def summarise(reference: list[float], pages: list[str], reruns: dict, controls: 
             }
         else:
             s["skipped"][name] = c.get("skipped") or c.get("error") or "?"
+    s["stroke"] = None
+    if strokes is not None:
+        if "full" in strokes or "fragment" in strokes:
+            full, frag = stats(strokes.get("full", [])), stats(strokes.get("fragment", []))
+            s["stroke"] = {
+                "fragment_median_ms": frag["median_ms"],
+                "fragment_p90_ms": frag["p90_ms"],
+                "full_median_ms": full["median_ms"],
+                "full_p90_ms": full["p90_ms"],
+                "n": frag["n"] or full["n"],
+                "first_stroke_ms": strokes.get("first_ms"),
+                "with_neighbours": strokes.get("figures") == 3,
+                "row": strokes.get("row"),
+            }
+            kb = strokes.get("figure_bytes", {}).get("main", 0)
+            if kb:
+                s["largest_figure_kb"][STROKE_PAGE] = round(kb / 1000, 1)
+        why = [strokes.get(k) for k in ("skipped", "error", "full_problem", "fragment_problem") if strokes.get(k)]
+        if why:
+            s["skipped"]["digit: a new stroke"] = "; ".join(why)
     sidebar = [r.get("figure_bytes", {}).get("sidebar", 0) for r in reruns.values()]
     s["sidebar_map_kb"] = round(max(sidebar) / 1000, 1) if any(sidebar) else None
     browser = browser or {}
     s["first_page_s"] = browser.get("first_page_s")
     s["memory_mb"] = browser.get("memory_mb")
     s["server_loaded_tensorflow"] = browser.get("server_loaded_tensorflow")
-    if s["server_loaded_tensorflow"] is None and (reruns or controls):  # no browser: the AppTest processes
-        s["server_loaded_tensorflow"] = any(
-            x.get("tensorflow_imported") for x in [*reruns.values(), *controls.values()]
-        )
+    workers = [*reruns.values(), *controls.values(), *([strokes] if strokes else [])]
+    if s["server_loaded_tensorflow"] is None and workers:  # no browser: the AppTest processes
+        s["server_loaded_tensorflow"] = any(x.get("tensorflow_imported") for x in workers)
     s["browser_page_errors"] = browser.get("page_errors", [])
     s["browser_pages"] = {
         p: {k: v for k, v in b.items() if k != "notes"} for p, b in bpages.items() if "main_figure" in b
@@ -665,6 +788,9 @@ def summarise(reference: list[float], pages: list[str], reruns: dict, controls: 
     s["reference_gflops"] = round(REFERENCE_GFLOP / s["reference_s"], 1) if reference else None
     s["reference_runs_s"] = reference
     s["cache_changed_during_run"] = any(x.get("cache_changed") for x in [*reruns.values(), *controls.values()])
+    stroke = s["stroke"] or {}
+    stroke_p90 = stroke.get("fragment_p90_ms")
+    stroke_p90 = stroke.get("full_p90_ms") if stroke_p90 is None else stroke_p90  # the fragment, else the page
     met = {
         "first_visit_median": _all_met(
             [_le(v, TARGETS["first_visit_median_ms"]) for v in s["first_visit_median_ms"].values()]
@@ -682,6 +808,7 @@ def summarise(reference: list[float], pages: list[str], reruns: dict, controls: 
         ),
         "first_page": _le(s["first_page_s"], TARGETS["first_page_s"]),
         "figure_size": _all_met([_le(v, TARGETS["figure_kb"]) for v in s["largest_figure_kb"].values()]),
+        "stroke_p90": _le(stroke_p90, TARGETS["stroke_p90_ms"]),
     }
     s["targets"] = TARGETS
     s["targets_met"] = met
@@ -719,6 +846,18 @@ def print_report(s: dict, pages: list[str], reruns: dict, bpages: dict) -> None:
             f"{name:<42} first visit {_ms(c['first_visit_median_ms']):>6} {_ms(c['first_visit_p90_ms']):>6}"
             f" │ revisit {_ms(c['revisit_median_ms']):>6} {_ms(c['revisit_p90_ms']):>6}"
         )
+    st = s.get("stroke")
+    if st:
+        frag, full = (f"{_ms(st[f'{k}_median_ms']):>6} {_ms(st[f'{k}_p90_ms']):>6}" for k in ("fragment", "full"))
+        print(
+            f"{'digit: a new stroke':<42} fragment rerun {frag} │ whole page {full} (median, p90 ms; {st['n']} strokes)"
+        )
+        row = st["row"] or {}
+        print(
+            f"{'':<42} first stroke on a model {_ms(st['first_stroke_ms'])} ms"
+            f"{' (encodes the test digits once)' if st['with_neighbours'] else ' (no MNIST file: no neighbours)'};"
+            f" strip of {row.get('ready', '-')} models (λ_a = {row.get('lambda_a', '-')})"
+        )
     for what, why in s["skipped"].items():
         print(f"skipped or cut short: {what}: {why[:160]}")
     if s["cache_changed_during_run"]:
@@ -745,7 +884,7 @@ def main() -> None:
     ap.add_argument("--changes", type=int, default=20, help="λ_k changes per page on the server (and per control)")
     ap.add_argument("--browser-moves", type=int, default=10, help="λ_k key presses per page in Chromium")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium parts")
-    ap.add_argument("--pages", help=f"comma-separated subset of {','.join(PAGES)}")
+    ap.add_argument("--pages", help=f"comma-separated subset of {','.join([*PAGES, STROKE_PAGE])}")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)  # internal: one measurement in a fresh process
     args = ap.parse_args()
     cache = str(Path(args.cache_dir).resolve())
@@ -756,6 +895,7 @@ def main() -> None:
             "page": lambda: worker_page(cache, what, args.changes),
             "control": lambda: worker_control(cache, what, args.changes),
             "reference": lambda: worker_reference(int(what)),
+            "strokes": lambda: worker_strokes(cache, args.changes),
         }[kind]
         try:
             result = work()
@@ -765,10 +905,12 @@ def main() -> None:
         print(RESULT + json.dumps(result), flush=True)
         return
 
-    pages = PAGES if not args.pages else [p.strip() for p in args.pages.split(",") if p.strip()]
-    unknown = [p for p in pages if p not in PAGES]
+    pages = [*PAGES, STROKE_PAGE] if not args.pages else [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = [p for p in pages if p not in [*PAGES, STROKE_PAGE]]
     if unknown:
-        ap.error(f"unknown pages {unknown}; choose among {PAGES}")
+        ap.error(f"unknown pages {unknown}; choose among {[*PAGES, STROKE_PAGE]}")
+    measure_strokes = STROKE_PAGE in pages
+    pages = [p for p in pages if p != STROKE_PAGE]
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -800,9 +942,13 @@ def main() -> None:
         if page in pages:
             controls[name] = run_worker(cache, ["control", name, "--changes", str(args.changes)], timeout)
             log(f"  server: {name}: {controls[name].get('skipped') or controls[name].get('error') or 'measured'}")
+    strokes = None
+    if measure_strokes:
+        strokes = run_worker(cache, ["strokes", "-", "--changes", str(args.changes)], timeout)
+        log(f"  server: digit strokes: {strokes.get('skipped') or strokes.get('error') or 'measured'}")
     reference += run_worker(cache, ["reference", "2"], 300, one_thread).get("seconds", [])
 
-    summary = summarise(reference, pages, reruns, controls, browser)
+    summary = summarise(reference, pages, reruns, controls, browser, strokes)
     if browser and "skipped" in browser:
         summary["skipped"]["browser"] = browser["skipped"]
     if browser and browser.get("first_page_problem"):
