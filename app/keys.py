@@ -48,7 +48,7 @@ TABLE = (
     SessionKey("_maps_page", "the open page needs models with maps (the animation steps through those)"),
     SessionKey("_tour_skipped", "tour steps skipped on the way to this one (no model for them is ready)"),
     # preparation
-    SessionKey("job-", "the preparation job's buttons (prepare, stop, resume, compute)", prefix=True),
+    SessionKey("job-", "the preparation job's buttons (prepare, stop, resume, compute, retrain)", prefix=True),
     SessionKey("_asked", "cells this session already asked the job for"),
     SessionKey("_waiting", "the (cell, stage) the page on screen waits for, if any"),
     SessionKey("_seen_token", "the cache's change token when the sidebar last looked"),
@@ -64,6 +64,9 @@ TABLE = (
         "digit_",
         "your digit: its canvas (fresh after Clear), pen, test digit and smudges, the strip's axis, the code's clicks",
         prefix=True,
+    ),
+    SessionKey(
+        "_tsne_shown", "t-SNE page: the maps on screen (model, how they are turned) and the map before, for the glide"
     ),
     SessionKey("cluster_space", "clusters: raw or normalised codes", keep=True),
     SessionKey("frontier_x", "trade-off: what the x axis shows", keep=True),

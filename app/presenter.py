@@ -6,7 +6,8 @@
   opens a page with chosen λ values and says in one sentence what to notice.
   Its λ values are the smallest or largest of the ready models, so it works on any grid.
 * The animation steps λ_k or λ_a through the ready models of the grid, one
-  every `ANIMATION_SECONDS`, on whatever page is open.
+  every `ANIMATION_SECONDS`, on whatever page is open; on a page whose figure
+  glides from one model to the next (the t-SNE maps) each step waits for the glide.
 
 The entry point calls `sidebar_tools()` after `selection.sidebar()` and
 `tour_banner()` just before the page runs.
@@ -20,10 +21,12 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from app import cache, selection
+from app.presentation import motion
 from app.presentation.text import fmt
 from core.config import same_lambda
 
 ANIMATION_SECONDS = 1.5
+GLIDING = {"tsne": motion.GLIDE_MS / 1000}  # pages whose maps glide to the next model: seconds a step adds
 # The page's figure must start within a projector's 720 px: less empty space above the title.
 PAGE_CSS = (
     "<style>.stMainBlockContainer {padding-top: 3.5rem; padding-bottom: 2rem;}"
@@ -190,6 +193,9 @@ def go(n: int, direction: int = 1) -> None:
 def tour_banner(page: str) -> None:
     """The current tour step (page: the open page's file name): what to notice, and the buttons to move on."""
     st.session_state["_maps_page"] = page in MAP_PAGES  # the animation steps through models with maps there
+    anim = st.session_state.get("_anim")
+    if anim:
+        anim["page"] = page  # the animation's steps wait for the page's glide, if it has one
     n = st.session_state.get("tour", 0)
     if not n:
         return
@@ -226,6 +232,12 @@ def tour_banner(page: str) -> None:
 
 
 # ------------------------------------------------------------- the animation
+def step_seconds(page: str | None) -> float:
+    """Seconds between two steps of the animation on `page`: a glide from one model's map to the next plays
+    in full (motion.GLIDE_MS) before the next step, and the new map stays a moment."""
+    return ANIMATION_SECONDS + GLIDING.get(page or "", 0.0)
+
+
 def next_value(values: list[float], current: float) -> float | None:
     """The value after `current` in `values`, or None at the end."""
     later = [v for v in values if v > current]
@@ -268,8 +280,8 @@ def _player() -> None:
     axis = anim["axis"]
     st.caption(f"Playing {'λ_k' if axis == 'lambda_k' else 'λ_a'} = {fmt(getattr(sel, axis))}…")
     now = time.monotonic()
-    if now - anim["last"] < ANIMATION_SECONDS * 0.8:
-        return  # this run is the page's own, right after a step
+    if now - anim["last"] < step_seconds(anim.get("page")) * 0.8:
+        return  # this run is the page's own, right after a step (or the page's glide still plays)
     drawn = anim.get("shown") is None or same_lambda(anim["shown"], getattr(sel, axis))
     if not drawn and now - anim["last"] < ANIMATION_SECONDS * 3:
         return  # the last step is not on screen yet: wait for it

@@ -23,6 +23,7 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 
+from app.presentation import motion
 from app.presentation.style import BLUE, DIGIT_COLORS, MEAN_LINE, ORANGE, VERMILLION, finish, note
 from app.presentation.text import fmt
 from core.analysis import BOX_COLUMNS
@@ -41,6 +42,7 @@ __all__ = [
     "silhouette_vs_k",
     "silhouette_x_range",
     "training_curves",
+    "tsne_glide",
     "tsne_map",
     "unit_activation_histogram",
     "unit_digit_bars",
@@ -580,10 +582,88 @@ def tsne_map(
     """t-SNE embedding (n, 2) coloured by digit labels (n,); index (n,) the test-image indices (default 0..n-1).
 
     Each digit's name is written on its island (the median of its points). The map fills its panel
-    (height: default TSNE_HEIGHT). Coordinates go out as float32 and indices as integers, which Plotly
-    sends as compact typed arrays: a 10,000-point map is about 150 KB of JSON.
+    (height: default TSNE_HEIGHT), with a margin of 4% of its span around the points (as a glide from it
+    starts: `tsne_glide`). Coordinates go out as float32 and indices as integers, which Plotly sends as
+    compact typed arrays: a 10,000-point map is about 150 KB of JSON.
     """
     embedding = np.asarray(embedding, dtype=np.float32)
+    return _tsne_figure(embedding, labels, title, index, n_classes, height, motion.map_range(embedding))
+
+
+def tsne_glide(
+    start: np.ndarray,
+    end: np.ndarray,
+    labels: np.ndarray,
+    title: str,
+    *,
+    token: str,
+    slot: str,
+    group: str | None = None,
+    count: int = 1,
+    index: np.ndarray | None = None,
+    n_classes: int = 10,
+    height: int | None = None,
+    ms: int = motion.GLIDE_MS,
+) -> go.Figure:
+    """The map `end` (n, 2) as `tsne_map` draws it, with the points gliding there from `start` (n, 2).
+
+    start: the old map as it was on screen; end: the new map aligned on it (`motion.glide`). Both go out
+    as frames, "from" and "to" (the figure's data is "to"), in int16 units of 1/motion.QUANTUM, about
+    55 KB each; layout.meta.glide tells the page's script (motion.SCRIPT) what to move: the frames, the
+    axis ranges and island labels at the start, how long (ms), and which glide this is (token, slot: the
+    script plays a token once per tab and chart slot, so a figure redrawn later simply shows the new map).
+    group, count: the `count` maps of one change share a group; the script starts them together.
+    """
+    q_start, q_end, scale = motion.quantize(start, end)
+    labels = np.asarray(labels)
+    masks = [labels == d for d in range(n_classes)]
+
+    def frame(name: str, points: np.ndarray) -> dict:
+        data = [dict(type="scattergl", x=points[m, 0], y=points[m, 1]) for m in masks]
+        return dict(name=name, data=data, traces=list(range(n_classes)))
+
+    def islands(points: np.ndarray) -> dict[str, list[float]]:
+        return {
+            f"digit {d}": [float(np.median(points[m, 0])), float(np.median(points[m, 1]))]
+            for d, m in enumerate(masks)
+            if m.any()
+        }
+
+    glide = dict(
+        token=token,
+        slot=slot,
+        group=group or token,
+        count=int(count),
+        ms=int(ms),
+        scale=scale,
+        range=[list(r) for r in motion.map_range(q_start)],
+        range_to=[list(r) for r in motion.map_range(q_end)],
+        islands=islands(q_start),
+        islands_to=islands(q_end),
+        **{"from": "from", "to": "to"},
+    )
+    frames = [frame("from", q_start), frame("to", q_end)]
+    return _tsne_figure(
+        q_end, labels, title, index, n_classes, height, motion.map_range(q_end), frames=frames, meta=dict(glide=glide)
+    )
+
+
+def _tsne_figure(
+    embedding: np.ndarray,
+    labels: np.ndarray,
+    title: str,
+    index: np.ndarray | None,
+    n_classes: int,
+    height: int | None,
+    ranges: tuple[tuple[float, float], tuple[float, float]],
+    frames: list[dict] | None = None,
+    meta: dict | None = None,
+) -> go.Figure:
+    """The map (`tsne_map`) of embedding (n, 2) as given (float32, or a glide's int16 units), axes at `ranges`.
+
+    Built as one dict, without Plotly validating each trace and array (that took about 35 ms a map, and three
+    times as long for a glide's 30 traces); the arrays go out as the typed arrays they are.
+    """
     labels = np.asarray(labels)
     index = np.arange(len(labels)) if index is None else np.asarray(index)
     index = index.astype(np.int16 if len(index) == 0 or (index.min() >= 0 and index.max() < 2**15) else np.int32)
@@ -593,7 +673,8 @@ def tsne_map(
         x, y = embedding[mask, 0], embedding[mask, 1]
         color = DIGIT_COLORS[d % len(DIGIT_COLORS)]
         traces.append(
-            go.Scattergl(
+            dict(
+                type="scattergl",
                 x=x,
                 y=y,
                 mode="markers",
@@ -618,19 +699,19 @@ def tsne_map(
                     name=f"digit {d}",
                 )
             )
-    fig = go.Figure(traces)
-    finish(
-        fig,
-        title,
-        height=height or TSNE_HEIGHT,
+    # t-SNE coordinates have no unit and no meaningful scale: hide the ticks; the map fills its panel
+    axis = dict(title=dict(text=""), showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    layout = dict(
+        xaxis=axis | dict(range=list(ranges[0])),
+        yaxis=axis | dict(range=list(ranges[1])),
+        margin=dict(l=8, r=8, b=8, t=TITLE_BAND + 8),
         annotations=islands,
         legend=dict(title=dict(text="digit"), itemsizing="constant"),
     )
-    # t-SNE coordinates have no unit and no meaningful scale: hide the ticks; the map fills its panel
-    fig.update_xaxes(title_text="", showticklabels=False, ticks="", showgrid=False, zeroline=False)
-    fig.update_yaxes(title_text="", showticklabels=False, ticks="", showgrid=False, zeroline=False)
-    fig.update_layout(margin=dict(l=8, r=8, b=8, t=TITLE_BAND + 8))
-    return fig
+    if meta is not None:
+        layout["meta"] = meta
+    fig = go.Figure(dict(data=traces, layout=layout, frames=frames or []), _validate=False)
+    return finish(fig, title, height=height or TSNE_HEIGHT)
 
 
 # ----------------------------------------------------- 7. K-means silhouettes
