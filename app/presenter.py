@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from app import cache, selection
+from app import cache, chrome, selection
 from app.presentation import motion
 from app.presentation.text import fmt
 from core.config import same_lambda
@@ -47,6 +47,7 @@ class Step:
     title: str
     text: str  # may name {lk}, {la} (the step's λ values) and {lk_b}, {la_b} (model B's)
     values: dict[str, str] = field(default_factory=dict)  # widget key -> "min" | "max" of its λ axis
+    widgets: dict[str, object] = field(default_factory=dict)  # other widgets the step sets (key -> value)
 
 
 NONE = {"lambda_k": "min", "lambda_a": "min"}
@@ -98,6 +99,15 @@ STEPS = (
         "The least regularized model (A: λ_k = {lk}, λ_a = {la}) next to a sparse one (B: λ_k = {lk_b}, "
         "λ_a = {la_b}), with the differences spelled out.",
         NONE | {"cmp_lambda_k": "min", "cmp_lambda_a": "max"},
+    ),
+    Step(
+        "digit",
+        "Your turn: draw a digit",
+        "Draw a digit in the black square (or pick a test digit and smudge it). The sparse network (λ_a = {la}) "
+        "describes it with a few dozen units, redraws it, and finds the test digits it thinks are closest; "
+        "below, every model of the row redraws your handwriting.",
+        {"lambda_k": "min", "lambda_a": "max"},
+        {"digit_source": "test", "digit_index": 0, "digit_noise": 0.0, "digit_erase": "none"},
     ),
 )
 MAP_PAGES = ("tsne", "clusters")
@@ -186,7 +196,10 @@ def go(n: int, direction: int = 1) -> None:
     step = STEPS[n - 1]
     if step.page == "units":
         selection.set_widget(unit=None)  # the units page then opens on its most telling unit
-    selection.set_widget(**step_values(step))
+    widgets = step.widgets
+    if step.page == "digit" and chrome.test_set() is None:
+        widgets = {}  # no test digits to start from: the page opens on its empty canvas and says what to do
+    selection.set_widget(**step_values(step), **widgets)
     st.switch_page(f"views/{step.page}.py")
 
 

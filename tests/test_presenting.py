@@ -13,7 +13,7 @@ from apptest import PAGES, app, charts, texts
 from core.results import scan
 from core.store import ModelStore
 
-STEPS = 7
+STEPS = 8
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,11 @@ def test_the_tour_on_a_partial_grid_lands_only_on_ready_models(partial_cache, mo
         seen.append(step)
         assert cell(at) in READY, f"step {step}"
         lk, la = cell(at)
-        assert_shows_a_figure(at, f"step {step}")
+        if step == 8:  # your digit: with no MNIST file here, no test digit to start from: the canvas's prompt
+            assert at.title[0].value.startswith("What does the network make of your handwriting")
+            assert at.session_state["digit_source"] == "draw" and at.main.info
+        else:
+            assert_shows_a_figure(at, f"step {step}")
         assert "λ_a = 0.003" not in banner and "λ_a = 0.01" not in banner, "names only what it shows"
         if step == 7:
             assert (at.session_state["cmp_lambda_k"], at.session_state["cmp_lambda_a"]) in READY - {cell(at)}
@@ -305,3 +309,18 @@ def test_during_play_the_main_figure_shows_the_lambda_large_and_stop_keeps_the_o
     assert "_anim" not in at.session_state and at.session_state["lambda_k"] == 0.0
     plain = charts(at)[0]
     assert not [a for a in plain["layout"].get("annotations", []) if "λ_k =" in a["text"]], "no label once stopped"
+
+
+def test_the_tours_last_step_hands_the_audience_a_digit_to_smudge_or_redraw(tiny_cache, monkeypatch, mnist_path):
+    at = app(tiny_cache, monkeypatch)
+    monkeypatch.setenv("MNIST_PATH", str(mnist_path))  # after app(), which hides it
+    at.button(key="tour-start").click().run()
+    while at.session_state["tour"] < STEPS:
+        at.button(key="tour-next").click().run()
+    assert not at.exception
+    assert at.title[0].value.startswith("What does the network make of your handwriting")
+    assert at.session_state["digit_source"] == "test" and at.session_state["digit_index"] == 0
+    banner = next(m.value for m in at.markdown if m.value.startswith("**Tour, step 8"))
+    assert "Your turn" in banner and f"λ_a = {cell(at)[1]:g}" in banner
+    assert_shows_a_figure(at, "step 8")
+    assert [b for b in at.button if b.key == "tour-finish"]
