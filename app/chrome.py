@@ -103,17 +103,21 @@ def playing_label() -> str | None:
     return None if value is None else f"{'λ_k' if axis == 'lambda_k' else 'λ_a'} = {fmt(value)}"
 
 
-def _with_label(fig: go.Figure, label: str) -> go.Figure:
-    """A copy of `fig` with `label` written large in its top-right corner (the shared figure stays as it is)."""
+def _with_label(fig: go.Figure, label: str, inside: bool = False) -> go.Figure:
+    """A copy of `fig` with `label` written large (the shared figure stays as it is).
+
+    Above the plot's top-right corner; inside: in the plot's top-left corner instead, for a half-page
+    figure whose title would run into it and whose corners are empty (a t-SNE map, roughly round).
+    """
     out = go.Figure(fig)
     out.add_annotation(
         text=f"<b>{label}</b>",
         xref="paper",
         yref="paper",
-        x=1.0,
+        x=0.0 if inside else 1.0,
         y=1.0,
-        xanchor="right",
-        yanchor="bottom",
+        xanchor="left" if inside else "right",
+        yanchor="top" if inside else "bottom",
         showarrow=False,
         font=dict(size=2 * PRESENTER_FONT, color="#D55E00"),
         bgcolor="rgba(255,255,255,0.85)",
@@ -149,14 +153,15 @@ def sendable(fig: go.Figure) -> go.Figure:
     return _Sendable(spec)
 
 
-def chart(fig: go.Figure, *, where=st, main: bool = False, **kwargs):
+def chart(fig: go.Figure, *, where=st, main: bool = False, label_inside: bool = False, **kwargs):
     """Draw a figure across its column; returns its selection event if `on_select` is given.
 
-    main: the page's main figure, on which the animation writes the λ it is showing.
+    main: the page's main figure, on which the animation writes the λ it is showing
+    (label_inside: in the plot's top-left corner, see `_with_label`).
     """
     label = playing_label() if main else None
     if label:
-        fig = _with_label(fig, label)  # a copy: not frozen, sent as it is
+        fig = _with_label(fig, label, inside=label_inside)  # a copy: not frozen, sent as it is
     if not getattr(fig, _FROZEN, False):
         _size(fig)
     return where.plotly_chart(sendable(fig), width="stretch", theme=None, **kwargs)

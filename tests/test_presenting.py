@@ -311,6 +311,17 @@ def test_during_play_the_main_figure_shows_the_lambda_large_and_stop_keeps_the_o
     assert not [a for a in plain["layout"].get("annotations", []) if "λ_k =" in a["text"]], "no label once stopped"
 
 
+def test_on_a_half_page_map_the_playing_lambda_sits_in_the_maps_empty_corner_not_on_its_title(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch, page="tsne")
+    at.button(key="anim-play").click().run()
+    label = [a for a in charts(at)[0]["layout"].get("annotations", []) if a["text"].startswith("<b>λ_k =")]
+    assert label and (label[0]["x"], label[0]["xanchor"], label[0]["yanchor"]) == (0, "left", "top")
+    at = app(tiny_cache, monkeypatch, page="filters")
+    at.button(key="anim-play").click().run()
+    label = [a for a in charts(at)[0]["layout"].get("annotations", []) if a["text"].startswith("<b>λ_k =")]
+    assert (label[0]["x"], label[0]["yanchor"]) == (1, "bottom"), "a full-width figure: above its top-right corner"
+
+
 def test_the_tours_last_step_hands_the_audience_a_digit_to_smudge_or_redraw(tiny_cache, monkeypatch, mnist_path):
     at = app(tiny_cache, monkeypatch)
     monkeypatch.setenv("MNIST_PATH", str(mnist_path))  # after app(), which hides it

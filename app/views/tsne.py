@@ -91,7 +91,7 @@ view = guards.require_view(sel, maps=True)
 shown = follow(sel, view)
 figures = {space: tsne_figure(shown, view, space) for space in S.SPACES}  # both built before either is sent
 for where, space in zip(st.columns(2), S.SPACES):
-    chrome.chart(figures[space], where=where, main=space == "raw")
+    chrome.chart(figures[space], where=where, main=space == "raw", label_inside=True)
 line = moved(shown)
 if line:
     st.caption(f":material/moving: {line}")
