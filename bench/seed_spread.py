@@ -62,25 +62,29 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--max-epochs", type=int, default=TrainConfig().max_epochs)
     ap.add_argument("--models", type=int, default=len(ORIGINAL_LAMBDA_K), help="the first N lambda_k of the sweep")
+    ap.add_argument("--report-only", action="store_true", help="train nothing: the table of the seeds cached so far")
     args = ap.parse_args()
 
-    data = load_mnist(args.data)
     store = ModelStore(args.cache_dir)
     lambda_k = ORIGINAL_LAMBDA_K[: args.models]
     grid = SweepGrid(lambda_k, (0.0,))
     configs = {s: TrainConfig(seed=s, max_epochs=args.max_epochs) for s in range(args.seeds)}
-    t = time.perf_counter()
-    for seed, cfg in configs.items():
-        run_sweep(grid, cfg, data, store, jobs=args.jobs, progress=False)
-        print(f"seed {seed}: trained or found ({time.perf_counter() - t:.0f} s so far)", file=sys.stderr)
+    if not args.report_only:
+        data = load_mnist(args.data)
+        t = time.perf_counter()
+        for seed, cfg in configs.items():
+            run_sweep(grid, cfg, data, store, jobs=args.jobs, progress=False)
+            print(f"seed {seed}: trained or found ({time.perf_counter() - t:.0f} s so far)", file=sys.stderr)
     dicts = {s: c.to_dict() for s, c in configs.items()}
 
     rows = []
     for k in lambda_k:
         got = runs(store, k, dicts)
         missing = sorted(set(dicts) - set(got))
-        if missing:
+        if missing and not args.report_only:
             raise SystemExit(f"lambda_k={k:g}: no model for seeds {missing} (training failed?)")
+        if len(got) < 2:
+            continue  # --report-only: not enough seeds of this lambda_k cached yet
         loss = [got[s]["final_val_loss"] for s in sorted(got)]
         epoch = [got[s]["last_epoch"] for s in sorted(got)]
         row = {"lambda_k": k, "test_loss": stats(loss), "stop_epoch": stats(epoch), "seeds": len(got)}
@@ -88,15 +92,18 @@ def main() -> None:
         row["test_loss"]["seed0"] = got[0]["final_val_loss"] if 0 in got else None
         rows.append(row)
 
-    print(f"{len(configs)} seeds, original sweep (lambda_a = 0), max {args.max_epochs} epochs")
+    if not rows:
+        raise SystemExit("no lambda_k has two seeds cached yet.")
+    print(f"up to {len(configs)} seeds, original sweep (lambda_a = 0), max {args.max_epochs} epochs")
     print(
-        f"{'lambda_k':>9} | {'test loss mean':>14} {'min':>9} {'max':>9} {'spread':>7} | "
+        f"{'lambda_k':>9} {'seeds':>5} | {'test loss mean':>14} {'min':>9} {'max':>9} {'spread':>7} | "
         f"{'stop epoch mean':>15} {'min':>4} {'max':>4}"
     )
     for r in rows:
         tl, ep = r["test_loss"], r["stop_epoch"]
         print(
-            f"{r['lambda_k']:>9.3g} | {tl['mean']:>14.6f} {tl['min']:>9.6f} {tl['max']:>9.6f} {tl['spread']:>6.1%} | "
+            f"{r['lambda_k']:>9.3g} {r['seeds']:>5} | "
+            f"{tl['mean']:>14.6f} {tl['min']:>9.6f} {tl['max']:>9.6f} {tl['spread']:>6.1%} | "
             f"{ep['mean']:>15.1f} {ep['min']:>4.0f} {ep['max']:>4.0f}"
         )
     print(
