@@ -173,8 +173,11 @@ def ready_cells(maps: bool = False) -> list[Cell]:
 
 
 def identity(view: CellView) -> tuple:
-    """What names a cell's arrays for the figure cache: its entry and how far it is analysed."""
-    return (view.summary.entry, view.summary.readiness)
+    """What names a cell's arrays for the figure cache: its entry, its manifest's time and size (an entry
+    rewritten under the same name, as a retrain with other weights does, is another), how far it is analysed."""
+    entry = view.summary.entry
+    stamp = next((t[1:] for t in token() if t[0] == entry), None)
+    return (entry, stamp, view.summary.readiness)
 
 
 def _grid(root: str, token: tuple) -> SweepGrid:

@@ -72,6 +72,21 @@ def ask(cells: list[tuple[float, float]]) -> str:
         return "started"
 
 
+def retrain(cell: tuple[float, float], entry: str) -> str:
+    """Ask for `cell` to be trained again, with its entry's own training config, to record its training snapshots.
+
+    The job (the running one, or one started for the grid as `ask` does, this cell first) takes the
+    request from its queue; the entry on screen stays until the new training is saved
+    (`core.store.ModelStore.save_retrained`). Returns "queued" or "started".
+    """
+    store = cache.get_store()
+    model = store.load_entry(entry)
+    train = model.config.get("train") if model is not None else None
+    store.ensure_writable()
+    store.request([cell], front=True, retrain=True, train=train if isinstance(train, dict) else None)
+    return "queued" if running() else ask([cell])
+
+
 def ask_once(cell: tuple[float, float]) -> None:
     """While a job runs, hand it the cell a page waits for (once per session and cell)."""
     asked = st.session_state.setdefault("_asked", set())

@@ -60,6 +60,10 @@ TABLE = (
     SessionKey("filters_grid", "filters page: the filter grid (a click opens the unit explorer)"),
     SessionKey("_open_unit", "filters page: the unit a click asked the unit explorer to open"),
     SessionKey("recon_start", "reconstructions: the first test image shown", keep=True),
+    SessionKey("epoch", "filters and reconstructions: the epoch of training shown (the last one by default)"),
+    SessionKey("epoch-", "filters and reconstructions: the epoch control (its row, Play and Stop)", prefix=True),
+    SessionKey("_epoch_play", "the epoch animation while it plays: its page and when it last stepped"),
+    SessionKey("_retrain", "cells this session asked to retrain (to record their training snapshots), with when"),
     SessionKey(
         "digit_",
         "your digit: its canvas (fresh after Clear), pen, test digit and smudges, the strip's axis, the code's clicks",

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from core.analysis import ANALYSIS_VERSION
 from core.config import AnalysisConfig, TrainConfig, same_lambda
-from core.schema import FastMeta, Readiness
-from core.store import IndexEntry, ModelStore
+from core.schema import FastMeta, Readiness, Snapshots
+from core.store import IndexEntry, ModelStore, SnapshotStatus
 
 DEFAULT_SEED = TrainConfig().seed  # the seed whose model the dashboard shows; other seeds are replicates
 
@@ -72,11 +73,30 @@ class CellView:
 
     weights: W1 (784, 196), b1, W2 (196, 784), b2.
     arrays: the fast stage's arrays, and the slow stage's once it is done (`core.schema`).
+    store: where the entry lives: its training snapshots are read from there on first use (`snapshots`),
+        only by the pages that show them.
     """
 
     summary: CellSummary
     weights: dict[str, np.ndarray]
     arrays: dict[str, np.ndarray]
+    store: ModelStore | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def _snapshots(self) -> tuple[Snapshots | None, SnapshotStatus]:
+        if self.store is None:
+            return None, "absent"
+        return self.store.load_snapshots(self.summary.entry)
+
+    @property
+    def snapshots(self) -> Snapshots | None:
+        """The model's training snapshots (W1 and 20 test digits at log-spaced epochs), or None."""
+        return self._snapshots[0]
+
+    @property
+    def snapshot_status(self) -> SnapshotStatus:
+        """Whether the snapshots are "present", "absent" (trained before they were recorded) or "damaged"."""
+        return self._snapshots[1]
 
     @property
     def meta(self) -> FastMeta:
@@ -168,7 +188,10 @@ def scan(
 
 
 def load_view(store: ModelStore, summary: CellSummary) -> CellView | None:
-    """The arrays of a listed cell whose fast stage is done, or None (not analysed, damaged or gone)."""
+    """The arrays of a listed cell whose fast stage is done, or None (not analysed, damaged or gone).
+
+    Its training snapshots are not read here, only when a page asks for them (`CellView.snapshots`).
+    """
     if not summary.ready or summary.meta is None:
         return None
     model = store.load_entry(summary.entry)
@@ -182,7 +205,7 @@ def load_view(store: ModelStore, summary: CellSummary) -> CellView | None:
             summary = replace(summary, readiness="fast")
         else:
             arrays = arrays | slow[0]
-    return CellView(summary, model.weights, arrays)
+    return CellView(summary, model.weights, arrays, store)
 
 
 def find(cells: Mapping[tuple[float, float], CellSummary], lambda_k: float, lambda_a: float) -> CellSummary | None:

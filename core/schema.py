@@ -14,8 +14,12 @@ of an array names it with a constant below, so one search finds them all.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal
+
+import numpy as np
 
 # 2: per-unit statistics for the unit explorer; 3: two stages (fast, slow) in their own files
 ANALYSIS_VERSION = 3
@@ -290,3 +294,112 @@ class SlowMeta(_Meta):
 
 
 META_TYPES = {"fast": FastMeta, "slow": SlowMeta}
+
+
+# ------------------------------------------------------------ training snapshots
+# An optional extra file of a cache entry (`core.store.SNAPSHOTS_FILE`), written by the trainer: what the
+# Filters and Reconstructions pages need to show the network learning. Its own file under the manifest:
+# an entry without it (trained before it was recorded) or with a damaged one stays a valid entry.
+SNAPSHOT_VERSION = 1
+SNAP_EPOCHS = "epochs"  # (s,) int32: epochs done when each snapshot was taken, increasing; 0 = the initial weights
+SNAP_W1 = "w1"  # (s, pixels, units) int8: W1, each filter scaled to +-127 by its own largest |weight|
+SNAP_W1_SCALE = "w1_scale"  # (s, units) float32: each filter's largest |weight| (W1 = w1 * w1_scale / 127)
+SNAP_INDEX = "recon_index"  # (d,) int32: the test digits followed (the first d: RECON_INDEX's)
+SNAP_INPUT = "recon_input"  # (d, side, side) uint8: those digits, 0..255
+SNAP_CODE = "recon_code"  # (s, d, units) float16: their codes h at each snapshot
+SNAP_OUTPUT = "recon_output"  # (s, d, side, side) uint8: their reconstructions, 0..255
+SNAPSHOT_ARRAYS = (SNAP_EPOCHS, SNAP_W1, SNAP_W1_SCALE, SNAP_INDEX, SNAP_INPUT, SNAP_CODE, SNAP_OUTPUT)
+_SNAPSHOT_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
+    SNAP_EPOCHS: ("i", ("s",)),
+    SNAP_W1: ("i", ("s", "pixels", "units")),
+    SNAP_W1_SCALE: (_FLOAT, ("s", "units")),
+    SNAP_INDEX: (_INT, ("d",)),
+    SNAP_INPUT: ("u", ("d", "side", "side")),
+    SNAP_CODE: (_FLOAT, ("s", "d", "units")),
+    SNAP_OUTPUT: ("u", ("s", "d", "side", "side")),
+}
+
+
+def snapshot_arrays_problem(arrays: dict[str, Any], n_hidden: int, n_input: int) -> str | None:
+    """Why `arrays` cannot be the training snapshots of a model with `n_hidden` units and `n_input` pixels, or None.
+
+    Checks what every reader relies on: each array is there with its dtype and agreeing shapes, at least one
+    snapshot, the epochs increasing from 0 up, the scales finite and not negative, the codes finite.
+    """
+    side = int(round(n_input**0.5))
+    sizes: dict[str, int] = {"units": n_hidden, "pixels": n_input, "side": side}
+    for name in SNAPSHOT_ARRAYS:
+        if name not in arrays:
+            return f"it has no array {name}"
+        a = arrays[name]
+        kinds, shape = _SNAPSHOT_SPECS[name]
+        if a.dtype.kind not in kinds or (name == SNAP_W1 and a.dtype != np.int8):
+            return f"{name} has dtype {a.dtype}"
+        if name in (SNAP_INPUT, SNAP_OUTPUT) and a.dtype != np.uint8:
+            return f"{name} has dtype {a.dtype}"
+        if a.ndim != len(shape):
+            return f"{name} has shape {a.shape}"
+        for size, want in zip(a.shape, shape):
+            if sizes.setdefault(want, size) != size:
+                return f"{name} has shape {a.shape}, which does not fit the other arrays"
+    epochs = arrays[SNAP_EPOCHS]
+    if sizes["s"] < 1:
+        return "it holds no snapshot"
+    if epochs[0] < 0 or np.any(np.diff(epochs) <= 0):
+        return f"its epochs {epochs.tolist()} do not increase from 0 up"
+    scale = arrays[SNAP_W1_SCALE]
+    if not np.all(np.isfinite(scale)) or np.any(scale < 0):
+        return f"{SNAP_W1_SCALE} holds negative or non-finite values"
+    if not np.all(np.isfinite(arrays[SNAP_CODE])):
+        return f"{SNAP_CODE} holds non-finite values"
+    if arrays[SNAP_INDEX].size and arrays[SNAP_INDEX].min() < 0:
+        return f"{SNAP_INDEX} holds negative indices"
+    return None
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """A model's training snapshots, checked (`snapshot_arrays_problem`): W1 and a few test digits over the epochs.
+
+    arrays: the file's arrays, by the SNAP_* names.
+    """
+
+    arrays: dict[str, Any] = field(repr=False)
+
+    @cached_property
+    def digest(self) -> str:
+        """A short fingerprint of these snapshots (the figure cache tells two files of one entry apart by it)."""
+        h = hashlib.sha256(np.ascontiguousarray(self.arrays[SNAP_EPOCHS]).tobytes())
+        h.update(np.ascontiguousarray(self.arrays[SNAP_W1_SCALE]).tobytes())
+        return h.hexdigest()[:16]
+
+    @property
+    def epochs(self) -> list[int]:
+        """Epochs done at each snapshot (0: before training), increasing; the last is the final model."""
+        return [int(e) for e in self.arrays[SNAP_EPOCHS]]
+
+    def at(self, epoch: int) -> int:
+        """The snapshot index of `epoch` (ValueError if none was taken then)."""
+        return self.epochs.index(int(epoch))
+
+    def w1(self, i: int):
+        """W1 (pixels, units) float32 at snapshot i, to 1/254 of each filter's largest weight."""
+        return self.arrays[SNAP_W1][i].astype(np.float32) * (self.arrays[SNAP_W1_SCALE][i] / np.float32(127))
+
+    @property
+    def index(self):
+        """(d,) the test digits followed."""
+        return self.arrays[SNAP_INDEX]
+
+    @property
+    def inputs(self):
+        """(d, side, side) float32 in [0, 1]: the digits followed."""
+        return self.arrays[SNAP_INPUT].astype(np.float32) / np.float32(255)
+
+    def codes(self, i: int):
+        """(d, units) float32: the digits' codes h at snapshot i."""
+        return self.arrays[SNAP_CODE][i].astype(np.float32)
+
+    def outputs(self, i: int):
+        """(d, side, side) float32 in [0, 1]: the digits as the network redrew them at snapshot i."""
+        return self.arrays[SNAP_OUTPUT][i].astype(np.float32) / np.float32(255)

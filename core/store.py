@@ -12,6 +12,8 @@ versions of the libraries that change the numbers:
         analysis_fast.json   its scalars and settings
         analysis_slow.npz    the slow stage (t-SNE maps, K-means silhouettes)
         analysis_slow.json
+        snapshots.npz        W1 and 20 test digits at log-spaced epochs (core.schema), compressed;
+                             optional: entries trained before it was recorded have none
         manifest.json        size and SHA-256 of every file above; written last
 
 Every file is written to a temporary name in the same folder and moved into
@@ -21,7 +23,9 @@ Anything else (a killed writer, a truncated or edited file) raises
 `EntryDamaged` with the reason, is logged once and treated as missing, never
 returned. Each analysis stage is checked on its own: a damaged or missing
 slow stage never hides the fast one, and a damaged stage is recomputed
-without retraining the model.
+without retraining the model. The training snapshots are checked on their
+own too (`load_snapshots`): without them, or with a damaged file, the entry
+stays valid and only the snapshots are unavailable.
 
 Beside the entries, the store owns the files that coordinate work on the cache:
 
@@ -61,7 +65,16 @@ import numpy as np
 
 from core.config import ModelConfig, TrainConfig
 from core.model import check_weights
-from core.schema import ANALYSIS_VERSION, META_TYPES, STAGES, Stage, stage_arrays_problem
+from core.schema import (
+    ANALYSIS_VERSION,
+    META_TYPES,
+    SNAP_EPOCHS,
+    STAGES,
+    Snapshots,
+    Stage,
+    snapshot_arrays_problem,
+    stage_arrays_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +89,8 @@ MODEL_FILES = (WEIGHTS_FILE, CONFIG_FILE, HISTORY_FILE)
 # (arrays, scalars) of each analysis stage
 STAGE_FILES: dict[Stage, tuple[str, str]] = {s: (f"analysis_{s}.npz", f"analysis_{s}.json") for s in STAGES}
 LEGACY_ANALYSIS_FILES = ("analysis.npz", "analysis.json")  # one-stage analyses before version 3
+SNAPSHOTS_FILE = "snapshots.npz"  # the training snapshots (optional, see load_snapshots)
+SnapshotStatus = str  # "present", "absent" (trained before they were recorded) or "damaged"
 LOCK_SUFFIX = ".lock"
 PROGRESS_SUFFIX = ".progress.json"
 JOB_LOCK = ".job.lock"
@@ -297,11 +312,11 @@ def _checksums(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
     return {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()}
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def _npz_bytes(arrays: dict[str, np.ndarray], compressed: bool = False) -> bytes:
     import io
 
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    (np.savez_compressed if compressed else np.savez)(buf, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
     return buf.getvalue()
 
 
@@ -375,6 +390,17 @@ def _history_problem(history: Any) -> str | None:
     last = history.get("last_epoch")
     if not isinstance(last, int) or isinstance(last, bool) or last != len(curves[0]) - 1:
         return "its last_epoch does not match its losses"
+    return None
+
+
+def _snapshots_problem(arrays: dict[str, np.ndarray], model: ModelConfig, history: Any) -> str | None:
+    """Why `arrays` are not the training snapshots of `model` trained as `history` says, or None."""
+    problem = snapshot_arrays_problem(arrays, model.n_hidden, model.n_input)
+    if problem is not None:
+        return problem
+    loss = history.get("loss") if isinstance(history, dict) else None
+    if isinstance(loss, list) and int(arrays[SNAP_EPOCHS][-1]) != len(loss):
+        return f"its last snapshot, after epoch {int(arrays[SNAP_EPOCHS][-1])}, is not the final model's"
     return None
 
 
@@ -698,9 +724,48 @@ class ModelStore:
         _write_atomic(entry / MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True).encode())
 
     # ----------------------------------------------------------------- write
-    def save(self, key: EntryKey, weights: dict[str, np.ndarray], history: dict[str, Any], source: str = "") -> Path:
-        """Write a complete entry for `key` (replacing any damaged one) and return its folder."""
+    def _model_files(
+        self,
+        key: EntryKey,
+        weights: dict[str, np.ndarray],
+        history: dict[str, Any],
+        source: str,
+        snapshots: dict[str, np.ndarray] | None,
+    ) -> dict[str, bytes]:
+        """A new entry's files for `key` (the manifest aside); ValueError if the weights or snapshots do not fit."""
         check_weights(weights, key.model)
+        config = key.identity() | {"key": key.digest, "data_source": source}
+        history = dict(history) | {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        files = {
+            WEIGHTS_FILE: _npz_bytes({k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}),
+            CONFIG_FILE: json.dumps(config, indent=1, sort_keys=True).encode(),
+            HISTORY_FILE: json.dumps(history, indent=1, sort_keys=True).encode(),
+        }
+        if snapshots is not None:
+            files[SNAPSHOTS_FILE] = self._snapshot_bytes(key.model, history, snapshots)
+        return files
+
+    @staticmethod
+    def _snapshot_bytes(model: ModelConfig, history: dict[str, Any], snapshots: dict[str, np.ndarray]) -> bytes:
+        """The snapshots file's bytes (compressed .npz); ValueError if they are not this model's snapshots."""
+        problem = _snapshots_problem(snapshots, model, history)
+        if problem is not None:
+            raise ValueError(f"the training snapshots are not usable ({problem})")
+        return _npz_bytes(snapshots, compressed=True)
+
+    def save(
+        self,
+        key: EntryKey,
+        weights: dict[str, np.ndarray],
+        history: dict[str, Any],
+        source: str = "",
+        snapshots: dict[str, np.ndarray] | None = None,
+    ) -> Path:
+        """Write a complete entry for `key` (replacing any damaged one) and return its folder.
+
+        snapshots: the training snapshots (`core.train.Snapshotter.arrays`), if they were recorded.
+        """
+        files = self._model_files(key, weights, history, source, snapshots)
         entry = self.path(key)
         if entry.exists():
             try:
@@ -709,18 +774,12 @@ class ModelStore:
                 shutil.rmtree(entry)
         entry.mkdir(parents=True, exist_ok=True)
         _remove_abandoned_temporaries(entry)
-        config = key.identity() | {"key": key.digest, "data_source": source}
-        history = dict(history) | {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        files = {
-            WEIGHTS_FILE: _npz_bytes({k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}),
-            CONFIG_FILE: json.dumps(config, indent=1, sort_keys=True).encode(),
-            HISTORY_FILE: json.dumps(history, indent=1, sort_keys=True).encode(),
-        }
         # the manifest is dropped first and written last: the entry is never
         # "complete" while any of its files is being replaced
         with contextlib.suppress(FileNotFoundError):
             (entry / MANIFEST_FILE).unlink()
-        for names in (*STAGE_FILES.values(), LEGACY_ANALYSIS_FILES):  # an old analysis belongs to the old weights
+        # an old analysis and old snapshots belong to the old weights
+        for names in (*STAGE_FILES.values(), LEGACY_ANALYSIS_FILES, (SNAPSHOTS_FILE,)):
             for name in names:
                 with contextlib.suppress(FileNotFoundError):
                     (entry / name).unlink()
@@ -728,6 +787,94 @@ class ModelStore:
             _write_atomic(entry / name, data)
         self._write_manifest(entry, _checksums(files))
         return entry
+
+    def save_retrained(
+        self,
+        key: EntryKey,
+        weights: dict[str, np.ndarray],
+        history: dict[str, Any],
+        source: str = "",
+        snapshots: dict[str, np.ndarray] | None = None,
+    ) -> str:
+        """Save a model of `key` trained again (to record its snapshots); the complete entry there stays until then.
+
+        Returns what happened:
+        * "kept": the entry there has bit-identical weights (same key, same machine: the trainer is
+          deterministic), so it is kept with its analyses and history, and gains the snapshots;
+        * "replaced": its weights differ (another CPU may round differently): the new entry is written
+          beside it and takes its place in one rename (`install_entry`), so a reader finds the old entry
+          or the new one, complete, never neither for longer than between two renames; the old analyses
+          go with the old weights;
+        * "saved": there was no usable entry: an ordinary `save`.
+        """
+        old = self.load(key)
+        if old is None:
+            self.save(key, weights, history, source, snapshots)
+            return "saved"
+        new = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+        if set(new) == set(old.weights) and all(np.array_equal(old.weights[k], new[k]) for k in new):
+            if snapshots is not None:
+                self.save_snapshots(key, snapshots)
+            return "kept"
+        files = self._model_files(key, new, history, source, snapshots)
+        manifest = {"format": FORMAT_VERSION, "files": _checksums(files)}
+        files[MANIFEST_FILE] = json.dumps(manifest, indent=1, sort_keys=True).encode()
+        self.install_entry(key.name, files)
+        return "replaced"
+
+    # ------------------------------------------------------------- snapshots
+    def save_snapshots(self, key_or_name: EntryKey | str, snapshots: dict[str, np.ndarray]) -> None:
+        """Add (or replace) the training snapshots of a complete entry, as `save_stage` adds a stage.
+
+        The manifest first stops listing the old file, then the new one is written, then the manifest
+        lists it: a crash leaves the model and its analyses intact and the snapshots absent or whole.
+        """
+        entry = self.path(key_or_name) if isinstance(key_or_name, EntryKey) else self.root / key_or_name
+        model = self.load_entry(entry.name)
+        if model is None:
+            raise StoreError(f"cannot add training snapshots to {entry.name}: the model is not cached.")
+        data = self._snapshot_bytes(model.model_config, model.history, snapshots)
+        _remove_abandoned_temporaries(entry)
+        files = {n: v for n, v in self._manifest(entry).items() if n != SNAPSHOTS_FILE}
+        self._write_manifest(entry, files)
+        _write_atomic(entry / SNAPSHOTS_FILE, data)
+        self._write_manifest(entry, files | _checksums({SNAPSHOTS_FILE: data}))
+
+    def remove_snapshots(self, key_or_name: EntryKey | str) -> None:
+        """Drop an entry's training snapshots (the manifest first), leaving an entry as they were before snapshots."""
+        entry = self.path(key_or_name) if isinstance(key_or_name, EntryKey) else self.root / key_or_name
+        files = self._manifest(entry)
+        if SNAPSHOTS_FILE in files:
+            self._write_manifest(entry, {n: v for n, v in files.items() if n != SNAPSHOTS_FILE})
+        with contextlib.suppress(FileNotFoundError):
+            (entry / SNAPSHOTS_FILE).unlink()
+
+    def load_snapshots(self, key_or_name: EntryKey | str) -> tuple[Snapshots | None, SnapshotStatus]:
+        """(the entry's training snapshots, "present"), or (None, "absent" | "damaged"). Never raises.
+
+        "absent": the manifest lists none (trained before they were recorded). "damaged": the file fails
+        its checksum, is not a pickle-free .npz, or its arrays do not fit the model and its history
+        (reported once; the rest of the entry stays valid).
+        """
+        entry = self.path(key_or_name) if isinstance(key_or_name, EntryKey) else self.root / key_or_name
+        try:
+            files = self._manifest(entry)
+            if SNAPSHOTS_FILE not in files:
+                return None, "absent"
+            self.verify(entry, (SNAPSHOTS_FILE, CONFIG_FILE, HISTORY_FILE), files)
+            config, history = _read_json(entry / CONFIG_FILE), _read_json(entry / HISTORY_FILE)
+            model = ModelConfig.from_dict(config["model"])
+            arrays = _load_npz(entry / SNAPSHOTS_FILE)
+            problem = _snapshots_problem(arrays, model, history)
+            if problem is not None:
+                raise EntryDamaged(entry.name, f"{SNAPSHOTS_FILE} is unusable ({problem})")
+        except EntryDamaged as e:
+            self._report(EntryDamaged(e.name, f"its training snapshots: {e.reason}"), "they are not shown.")
+            return None, "damaged"
+        except Exception as e:  # noqa: BLE001 - any damage means "not usable"; the entry itself is checked elsewhere
+            self._report(EntryDamaged(entry.name, f"its training snapshots: {e}"), "they are not shown.")
+            return None, "damaged"
+        return Snapshots(arrays), "present"
 
     # -------------------------------------------------------------- progress
     def progress_path(self, key: EntryKey) -> Path:
@@ -868,16 +1015,31 @@ class ModelStore:
                 with contextlib.suppress(FileNotFoundError):
                     (self.root / name).unlink()
 
-    def request(self, cells: list[tuple[float, float]], front: bool = True) -> None:
-        """Ask the running job for these cells (all their stages), at the front of its queue or at the end."""
+    def request(
+        self,
+        cells: list[tuple[float, float]],
+        front: bool = True,
+        retrain: bool = False,
+        train: dict[str, Any] | None = None,
+    ) -> None:
+        """Ask the running job for these cells (all their stages), at the front of its queue or at the end.
+
+        retrain: train them again even if they are cached (to record their training snapshots), with the
+        training config `train` (`TrainConfig.to_dict()`, the entry's own) or else the job's.
+        """
         folder = self.root / JOB_REQUESTS
         folder.mkdir(parents=True, exist_ok=True)
         body = {"cells": [[float(k), float(a)] for k, a in cells], "front": front, "at": time.time()}
+        if retrain:
+            body |= {"retrain": True, "train": train}
         name = f"{time.time_ns()}-{os.getpid()}-{os.urandom(3).hex()}.json"
         _write_atomic(folder / name, json.dumps(body).encode())
 
     def take_requests(self) -> list[dict[str, Any]]:
-        """The requests made since the last call, oldest first (each is read once, then removed)."""
+        """The requests made since the last call, oldest first (each is read once, then removed).
+
+        Each is {"cells", "front"}, and a retrain's also {"retrain": True, "train": a TrainConfig dict or None}.
+        """
         folder = self.root / JOB_REQUESTS
         if not folder.is_dir():
             return []
@@ -888,7 +1050,11 @@ class ModelStore:
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                 body = _read_json(p)
                 cells = [(float(k), float(a)) for k, a in body["cells"]]
-                out.append({"cells": cells, "front": bool(body.get("front", True))})
+                req = {"cells": cells, "front": bool(body.get("front", True))}
+                if body.get("retrain") is True:
+                    train = body.get("train")
+                    req |= {"retrain": True, "train": train if isinstance(train, dict) else None}
+                out.append(req)
             with contextlib.suppress(OSError):
                 p.unlink()
         return out

@@ -12,7 +12,11 @@ instead (its cells go into that job's queue). The job works cell by cell:
   seconds: every page but the maps works then); the slow stages (t-SNE,
   K-means) come after every fast one, in the same order;
 * a session that asks for a cell (`ModelStore.request`) moves it to the front;
-  `ModelStore.request_stop` stops the job, keeping every finished stage.
+  `ModelStore.request_stop` stops the job, keeping every finished stage;
+* a session may ask for a cached cell to be trained again (`retrain`, the
+  dashboard's button for entries trained before training snapshots were
+  recorded): its entry stays until the new training is saved
+  (`ModelStore.save_retrained`).
 
 Tasks run one model per worker process (`loky`, the fast engine is
 single-threaded, see `core.train`) or on a dask cluster (local, or at a
@@ -109,21 +113,26 @@ def process_cell(
     stages: tuple[Work, ...] = ("train",),
     analysis_cfg: AnalysisConfig | None = None,
     threads: int = 1,
+    retrain: bool = False,
 ) -> CellResult:
     """Do `stages` ("train", "fast", "slow") of one cell, whatever is not cached yet; safe from many processes.
 
     If another live process holds the cell's lock, wait for it (saying who it is), then use its work.
     threads: the slow analysis's threads (t-SNE, K-means); training always runs with the fixed
     `core.train.TRAINING_THREADS`, so its numbers do not depend on how many workers share the machine.
+    retrain: train the cell even if it is cached (with "train" in `stages`): a model trained before training
+    snapshots were recorded gets them (`ModelStore.save_retrained` keeps the entry if the weights come out
+    the same, as they do on the same machine, else replaces it once the new one is complete).
     """
     data = data.load() if isinstance(data, DataRef) else data
     store = ModelStore(cache_root)
     key = EntryKey(model_cfg, train_cfg, data.fingerprint)
     analysis_cfg = analysis_cfg or AnalysisConfig()
+    retrain = retrain and "train" in stages
     said = False
 
     def done() -> CellResult | None:
-        return _already_done(key, store, stages, analysis_cfg)
+        return None if retrain else _already_done(key, store, stages, analysis_cfg)
 
     while True:
         result = done()
@@ -134,7 +143,7 @@ def process_cell(
                 result = done()  # another process may have finished it meanwhile
                 if result is not None:
                     return result
-                return _work(store, key, data, stages, analysis_cfg, heartbeat, threads)
+                return _work(store, key, data, stages, analysis_cfg, heartbeat, threads, retrain)
         except LockBusy as busy:
             if not said:
                 log.warning("%s; waiting for it.", busy)
@@ -191,7 +200,7 @@ def process_cells(
             try:
                 trained = train_stacked([key.model for _, key, _ in todo], train_cfg, data, on_epoch=on_epoch)
                 for (_, key, _), result in zip(todo, trained):
-                    store.save(key, result.weights, result.history(), source=data.source)
+                    store.save(key, result.weights, result.history(), source=data.source, snapshots=result.snapshots)
             finally:
                 for _, key, _ in todo:
                     store.clear_progress(key)
@@ -224,8 +233,8 @@ def train_cell(model_cfg: ModelConfig, train_cfg: TrainConfig, data: Dataset, ca
     return process_cell(model_cfg, train_cfg, data, cache_root, ("train",), threads=threads)
 
 
-def _work(store, key, data, stages, analysis_cfg, heartbeat, threads) -> CellResult:
-    """Under the lock: train if needed, then the asked analysis stages, reporting live progress."""
+def _work(store, key, data, stages, analysis_cfg, heartbeat, threads, retrain: bool = False) -> CellResult:
+    """Under the lock: train if needed (or asked to `retrain`), then the asked analysis stages, reporting progress."""
     from core.analysis import ANALYSIS_VERSION, STAGE_STEPS
 
     started = time.time()
@@ -253,7 +262,7 @@ def _work(store, key, data, stages, analysis_cfg, heartbeat, threads) -> CellRes
     fast_meta = None
     try:
         model = store.load(key)
-        if model is None:
+        if model is None or (retrain and "train" in stages):
             if "train" not in stages:
                 return _result(key, "untrained", None, "skipped", None)
             from core.train import train  # imports TensorFlow: only in the worker that trains
@@ -265,7 +274,12 @@ def _work(store, key, data, stages, analysis_cfg, heartbeat, threads) -> CellRes
 
             report("train", 0, key.train.max_epochs, "starting")
             result = train(key.model, key.train, data, on_epoch=on_epoch)  # fixed thread pools, see core.train
-            store.save(key, result.weights, result.history(), source=data.source)
+            how = (key, result.weights, result.history(), data.source, result.snapshots)
+            if model is None:
+                store.save(*how)
+            else:  # the cached entry stays until this one is saved
+                outcome = store.save_retrained(*how)
+                log.info("%s trained again: its entry was %s.", key.name, outcome)
             model, status = store.load(key), "trained"
         for stage in STAGES:
             if stage not in stages:
@@ -409,6 +423,10 @@ class TaskQueue:
     phases: tuple[tuple[Work, ...], ...]
     pending: list[tuple[ModelConfig, int]] = field(default_factory=list)
     running: set[tuple[float, float]] = field(default_factory=set)
+    # cells asked to be trained again: their training config (None: the job's) for every phase, and
+    # those whose training task has not been handed out yet
+    train_of: dict[tuple[float, float], TrainConfig | None] = field(default_factory=dict)
+    forced: set[tuple[float, float]] = field(default_factory=set)
 
     @classmethod
     def of(cls, cells: list[ModelConfig], phases) -> TaskQueue:
@@ -417,10 +435,22 @@ class TaskQueue:
     def _find(self, cell: tuple[float, float]) -> list[tuple[ModelConfig, int]]:
         return [t for t in self.pending if same_lambda(t[0].lambda_k, cell[0]) and same_lambda(t[0].lambda_a, cell[1])]
 
-    def ask(self, cell: tuple[float, float], front: bool) -> None:
-        """A session asked for `cell`: its remaining tasks move to the front (or a new cell joins the queue)."""
+    def ask(
+        self, cell: tuple[float, float], front: bool, retrain: bool = False, train: TrainConfig | None = None
+    ) -> None:
+        """A session asked for `cell`: its remaining tasks move to the front (or a new cell joins the queue).
+
+        retrain: every phase of the cell again, its training even if it is cached, with `train` (None: the job's).
+        """
         mine = self._find(cell)
-        if not mine:
+        if retrain:
+            model = mine[0][0] if mine else ModelConfig(lambda_k=cell[0], lambda_a=cell[1])
+            self.pending = [t for t in self.pending if t not in mine]
+            mine = [(model, p) for p in range(len(self.phases))]
+            self.train_of[model.cell] = train
+            if any("train" in stages for stages in self.phases):
+                self.forced.add(model.cell)
+        elif not mine:
             if any(same_lambda(k, cell[0]) and same_lambda(a, cell[1]) for k, a in self.running):
                 return
             model = ModelConfig(lambda_k=cell[0], lambda_a=cell[1])
@@ -448,7 +478,7 @@ class TaskQueue:
     def next_of_phase(self, phase: int) -> tuple[ModelConfig, int] | None:
         """The first pending task of `phase` that could run now (to go with another in one batch)."""
         for task in self.pending:
-            if task[1] != phase or task[0].cell in self.running:
+            if task[1] != phase or task[0].cell in self.running or task[0].cell in self.train_of:
                 continue
             self.pending.remove(task)
             self.running.add(task[0].cell)
@@ -457,6 +487,14 @@ class TaskQueue:
 
     def finished(self, cell: tuple[float, float]) -> None:
         self.running.discard(cell)
+
+    def how(self, task: tuple[ModelConfig, int], job_train: TrainConfig) -> tuple[TrainConfig, bool]:
+        """(the training config of the task's cell, whether this task retrains it); call once, as it is handed out."""
+        cell = task[0].cell
+        retrain = cell in self.forced and "train" in self.phases[task[1]]
+        if retrain:
+            self.forced.discard(cell)
+        return self.train_of.get(cell) or job_train, retrain
 
     def count(self, phase: int) -> int:
         return sum(t[1] == phase for t in self.pending)
@@ -732,22 +770,27 @@ def _run(queue: TaskQueue, job, store: ModelStore, plan: _Plan, results: dict, d
         with _pool(plan.backend, plan.scheduler, n_jobs, plan.inline, plan.data) as (pool, sent):
             while True:
                 for req in store.take_requests():
+                    train = _train_config(req.get("train"))
                     for cell in req["cells"]:
-                        queue.ask(cell, req["front"])
+                        queue.ask(cell, req["front"], retrain=bool(req.get("retrain")), train=train)
                 if store.stop_requested():
                     stopped = True
                     pool.kill()
                     break
                 while len(in_flight) < n_jobs and (task := queue.next()) is not None:
                     batch = [task]
-                    if stack > 1 and "train" in phases[task[1]]:  # more cells of the same phase, trained at once
+                    train_cfg, retrain = queue.how(task, plan.train_cfg)
+                    own = task[0].cell in queue.train_of  # a cell asked to be retrained goes alone
+                    if stack > 1 and "train" in phases[task[1]] and not own:  # more cells of the phase, at once
                         while len(batch) < stack and (more := queue.next_of_phase(task[1])) is not None:
                             batch.append(more)
                     now = time.monotonic()
                     in_flight_batch = [(cell, phase, now) for cell, phase in batch]
                     job.update(current=[[c.lambda_k, c.lambda_a, p] for c, p, _ in flat() + in_flight_batch])
-                    how = (plan.train_cfg, sent, str(store.root), phases[task[1]], plan.analysis_cfg, plan.threads)
-                    if len(batch) == 1:
+                    how = (train_cfg, sent, str(store.root), phases[task[1]], plan.analysis_cfg, plan.threads)
+                    if retrain:
+                        fut = pool.submit(process_cell, task[0], *how, True)
+                    elif len(batch) == 1:
                         fut = pool.submit(process_cell, task[0], *how)
                     else:
                         fut = pool.submit(process_cells, [cell for cell, _ in batch], *how)
@@ -800,6 +843,17 @@ def _run(queue: TaskQueue, job, store: ModelStore, plan: _Plan, results: dict, d
         beat.set()
     job.update(current=[], **_job_progress(queue, results, phases, durations, n_jobs, [], store), errors=errors[-5:])
     return stopped
+
+
+def _train_config(d: Any) -> TrainConfig | None:
+    """The training config a retrain request names (`TrainConfig.to_dict()`), or None (the job's) if none or invalid."""
+    if not isinstance(d, dict):
+        return None
+    try:
+        return TrainConfig.from_dict(d)
+    except Exception:  # noqa: BLE001 - a request written by other code: the job's own config then
+        log.warning("a retrain request's training config is not valid; the job's is used.")
+        return None
 
 
 def _worker_killed(e: BaseException) -> bool:

@@ -33,6 +33,13 @@ step: they share the initial weights and the batches, so their encoders are
 one wide matmul and their decoders one batched matmul, while each keeps its
 own loss, Adam state and early stopping. Every model's numbers equal `train`'s
 to float32 round-off. It pays where one model cannot fill the device (a GPU).
+
+Watching it learn: every engine keeps snapshots of W1 and of the first test
+digits' codes and reconstructions before training and after epochs 1, 2, 4,
+8, ... and the last (`Snapshotter`, stored beside the weights by
+`core.store`). A snapshot only reads the weights, in numpy, between epochs:
+it uses no random numbers and adds no operation to training, so the trained
+numbers are bit-identical with snapshots on or off (tests/test_snapshots.py).
 """
 
 from __future__ import annotations
@@ -48,7 +55,16 @@ import numpy as np
 
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
-from core.model import WEIGHT_NAMES, init_weights
+from core.model import WEIGHT_NAMES, decode, encode, init_weights
+from core.schema import (
+    SNAP_CODE,
+    SNAP_EPOCHS,
+    SNAP_INDEX,
+    SNAP_INPUT,
+    SNAP_OUTPUT,
+    SNAP_W1,
+    SNAP_W1_SCALE,
+)
 
 log = logging.getLogger(__name__)
 EpochCallback = Callable[[int, dict], None]
@@ -64,6 +80,8 @@ class TrainResult:
         loss, val_loss: per-epoch training / test total loss, as Keras reports them.
         seconds: wall time of the training loop (data already in memory).
         engine: "fast" or "keras".
+        snapshots: the training snapshots (`Snapshotter.arrays`, names in `core.schema`), or None
+            when they were not recorded.
     """
 
     weights: dict[str, np.ndarray]
@@ -72,6 +90,7 @@ class TrainResult:
     seconds: float
     engine: str
     epoch_seconds: list[float] = field(default_factory=list)
+    snapshots: dict[str, np.ndarray] | None = None
 
     @property
     def last_epoch(self) -> int:
@@ -109,6 +128,71 @@ class EarlyStopper:
             self.wait = 0
             return False
         return self.wait >= self.patience and epoch > 0
+
+
+# The test digits whose codes and reconstructions the snapshots follow: the first ones, the very digits the
+# Reconstructions page shows (`core.config.AnalysisConfig.n_reconstructions`, RECON_INDEX = 0..19).
+SNAPSHOT_DIGITS = 20
+
+
+def is_snapshot_epoch(done: int) -> bool:
+    """Log-spaced: before training (0 epochs done) and after epochs 1, 2, 4, 8, ... (the last is added at the end)."""
+    return done >= 0 and (done == 0 or done & (done - 1) == 0)
+
+
+class Snapshotter:
+    """W1 and the first test digits' codes and reconstructions at log-spaced epochs, for the pictures.
+
+    `take(done, weights)` records a snapshot from the weights after `done` epochs (a numpy copy; it
+    touches no TensorFlow state and no random generator); `arrays()` gives the file's arrays:
+    W1 as int8, each filter scaled to +-127 by its own largest |weight| (exactly what a picture that
+    scales each filter to its maximum needs, at 8 bits), the codes as float16 and the reconstructions
+    as 8-bit greys. About 0.13 MB per snapshot once compressed.
+    """
+
+    def __init__(self, data: Dataset, n_digits: int = SNAPSHOT_DIGITS):
+        n = min(n_digits, len(data.x_test))
+        self.x = np.asarray(data.x_test[:n], dtype=np.float32)
+        self.epochs: list[int] = []
+        self.w1: list[np.ndarray] = []
+        self.scale: list[np.ndarray] = []
+        self.code: list[np.ndarray] = []
+        self.out: list[np.ndarray] = []
+
+    def due(self, done: int) -> bool:
+        """Is a snapshot due after `done` epochs (and not taken yet)?"""
+        return is_snapshot_epoch(done) and not (self.epochs and self.epochs[-1] >= done)
+
+    def take(self, done: int, weights: dict[str, np.ndarray]) -> None:
+        """Record the weights after `done` epochs (once per epoch count; a later count only)."""
+        if self.epochs and self.epochs[-1] >= done:
+            return
+        w1 = np.asarray(weights["W1"], dtype=np.float32)
+        scale = np.abs(w1).max(axis=0)
+        q = np.divide(w1 * np.float32(127), scale, out=np.zeros_like(w1), where=scale > 0)
+        h = encode(self.x, weights)
+        self.epochs.append(int(done))
+        self.w1.append(np.clip(np.rint(q), -127, 127).astype(np.int8))
+        self.scale.append(scale.astype(np.float32))
+        self.code.append(h.astype(np.float16))
+        self.out.append(np.rint(np.clip(decode(h, weights), 0, 1) * 255).astype(np.uint8))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The snapshots as the cache stores them (`core.schema.SNAPSHOT_ARRAYS`)."""
+        n = len(self.x)
+        return {
+            SNAP_EPOCHS: np.asarray(self.epochs, dtype=np.int32),
+            SNAP_W1: np.stack(self.w1),
+            SNAP_W1_SCALE: np.stack(self.scale),
+            SNAP_INDEX: np.arange(n, dtype=np.int32),
+            SNAP_INPUT: np.rint(np.clip(self.x, 0, 1) * 255).astype(np.uint8),
+            SNAP_CODE: np.stack(self.code),
+            SNAP_OUTPUT: np.stack(self.out),
+        }
+
+
+def _due(snap: Snapshotter | None, done: int) -> bool:
+    return snap is not None and snap.due(done)
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -201,15 +285,20 @@ def train(
     *,
     initial_weights: dict[str, np.ndarray] | None = None,
     on_epoch: EpochCallback | None = None,
+    snapshots: bool = True,
 ) -> TrainResult:
-    """Train one model with `train_cfg.engine`; see the module docstring for the semantics."""
+    """Train one model with `train_cfg.engine`; see the module docstring for the semantics.
+
+    snapshots: record the training snapshots (`Snapshotter`); the trained numbers are the same either way.
+    """
     weights = initial_weights or init_weights(model_cfg, train_cfg.seed)
+    snap = Snapshotter(data) if snapshots else None
     if train_cfg.engine == "keras":
-        return _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order="keras")
-    return _train_fast(model_cfg, train_cfg, data, weights, on_epoch)
+        return _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order="keras", snap=snap)
+    return _train_fast(model_cfg, train_cfg, data, weights, on_epoch, snap)
 
 
-def _train_fast(model_cfg, train_cfg, data, weights, on_epoch) -> TrainResult:
+def _train_fast(model_cfg, train_cfg, data, weights, on_epoch, snap: Snapshotter | None = None) -> TrainResult:
     tf = import_tensorflow()
     f32 = tf.float32
     n_train = len(data.x_train)
@@ -254,8 +343,13 @@ def _train_fast(model_cfg, train_cfg, data, weights, on_epoch) -> TrainResult:
     def evaluate():
         return total_loss(x_test)[0]
 
+    def current() -> dict[str, np.ndarray]:
+        return {n: p.numpy() for n, p in zip(names, params)}
+
     stopper = EarlyStopper(train_cfg.patience, train_cfg.min_delta)
     losses, val_losses, epoch_seconds = [], [], []
+    if snap is not None:
+        snap.take(0, weights)
     start = time.perf_counter()
     for epoch in range(train_cfg.max_epochs):
         t0 = time.perf_counter()
@@ -266,13 +360,19 @@ def _train_fast(model_cfg, train_cfg, data, weights, on_epoch) -> TrainResult:
         epoch_seconds.append(time.perf_counter() - t0)
         if not (np.isfinite(loss) and np.isfinite(val_loss)):
             raise FloatingPointError(f"training diverged at epoch {epoch} (loss {loss}, val_loss {val_loss})")
+        if snap is not None and snap.due(epoch + 1):
+            snap.take(epoch + 1, current())
         if on_epoch:
             on_epoch(epoch, {"loss": loss, "val_loss": val_loss, "seconds": epoch_seconds[-1]})
         if stopper.should_stop(epoch, val_loss):
             break
     seconds = time.perf_counter() - start
-    final = {n: p.numpy() for n, p in zip(names, params)}
-    return TrainResult(final, losses, val_losses, seconds, "fast", epoch_seconds)
+    final = current()
+    if snap is not None:
+        snap.take(len(losses), final)
+    return TrainResult(
+        final, losses, val_losses, seconds, "fast", epoch_seconds, snap.arrays() if snap is not None else None
+    )
 
 
 def gpu_available() -> bool:
@@ -308,6 +408,7 @@ def train_stacked(
     data: Dataset,
     *,
     on_epoch: StackedEpochCallback | None = None,
+    snapshots: bool = True,
 ) -> list[TrainResult]:
     """Train K models at once in one compiled step; each result equals `train`'s to float32 round-off.
 
@@ -316,7 +417,8 @@ def train_stacked(
     that stops keeps the weights of its stopping epoch and is no longer
     reported (`on_epoch(model_index, epoch, logs)`); training ends when all
     have stopped or at max_epochs. Each result's `seconds` is the wall time
-    until its own last epoch; `epoch_seconds` are the stacked step's.
+    until its own last epoch; `epoch_seconds` are the stacked step's. Each model's snapshots
+    (`Snapshotter`, unless `snapshots` is False) are taken from its own slot at its own epochs.
     """
     if train_cfg.engine != "fast":
         raise ValueError("train_stacked is the fast engine stacked; train the keras reference with train().")
@@ -399,7 +501,12 @@ def train_stacked(
 
         return run_epoch, evaluate, snapshot
 
-    first = _stack([init_weights(c, train_cfg.seed) for c in model_cfgs])
+    initial = [init_weights(c, train_cfg.seed) for c in model_cfgs]
+    snaps = [Snapshotter(data) if snapshots else None for _ in model_cfgs]
+    for snap, w in zip(snaps, initial):
+        if snap is not None:
+            snap.take(0, w)
+    first = _stack(initial)
     zeros = {n: np.zeros_like(a) for n, a in first.items()}
     slots = list(range(len(model_cfgs)))  # the models in the compiled step, in slot order
     run_epoch, evaluate, snapshot = build(slots, {"p": first, "m": zeros, "v": zeros})
@@ -429,12 +536,20 @@ def train_stacked(
                 on_epoch(i, epoch, {"loss": li, "val_loss": vi, "seconds": epoch_seconds[-1]})
             if stoppers[i].should_stop(epoch, vi) or epoch == train_cfg.max_epochs - 1:
                 stopped.append((slot, i))
-        if stopped:
+        params_now = None
+        due = [(slot, i) for slot, i in enumerate(slots) if i in running and _due(snaps[i], epoch + 1)]
+        if due:
             params_now = snapshot("p")
+            for slot, i in due:
+                snaps[i].take(epoch + 1, _unstack(params_now, slot))
+        if stopped:
+            params_now = params_now if params_now is not None else snapshot("p")
             for slot, i in stopped:
                 finals[i] = _unstack(params_now, slot)
                 seconds[i] = time.perf_counter() - start
                 running.discard(i)
+                if snaps[i] is not None:
+                    snaps[i].take(epoch + 1, finals[i])
         if not running:
             break
         if 2 * len(running) <= len(slots):
@@ -446,12 +561,22 @@ def train_stacked(
             slots = [slots[slot] for slot in keep]
             run_epoch, evaluate, snapshot = build(slots, state)
     return [
-        TrainResult(finals[i], losses[i], val_losses[i], seconds[i], "fast", epoch_seconds[: len(losses[i])])
+        TrainResult(
+            finals[i],
+            losses[i],
+            val_losses[i],
+            seconds[i],
+            "fast",
+            epoch_seconds[: len(losses[i])],
+            snaps[i].arrays() if snaps[i] is not None else None,
+        )
         for i in range(len(model_cfgs))
     ]
 
 
-def _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order: str) -> TrainResult:
+def _train_keras(
+    model_cfg, train_cfg, data, weights, on_epoch, batch_order: str, snap: Snapshotter | None = None
+) -> TrainResult:
     """The reference: the original notebook's `compile` + `fit`, seeded.
 
     batch_order="keras" is the original's `fit(shuffle=True)`. batch_order="ours"
@@ -483,6 +608,8 @@ def _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order: str
 
         def on_epoch_end(self, epoch, logs=None):
             epoch_seconds.append(time.perf_counter() - self.t0)
+            if snap is not None and snap.due(epoch + 1):
+                snap.take(epoch + 1, keras_get_weights(self.model))  # reads the weights: changes nothing
             if on_epoch:
                 on_epoch(epoch, {"loss": logs["loss"], "val_loss": logs["val_loss"], "seconds": epoch_seconds[-1]})
 
@@ -498,6 +625,8 @@ def _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order: str
         callbacks=callbacks,
         verbose=0,
     )
+    if snap is not None:
+        snap.take(0, weights)
     start = time.perf_counter()
     if batch_order == "keras":
         hist = model.fit(data.x_train, data.x_train, batch_size=bs, shuffle=True, **fit_kwargs)
@@ -519,11 +648,15 @@ def _train_keras(model_cfg, train_cfg, data, weights, on_epoch, batch_order: str
         # with steps_per_epoch set, Keras keeps one iterator across epochs
         hist = model.fit(ds, steps_per_epoch=steps, shuffle=False, **fit_kwargs)
     seconds = time.perf_counter() - start
+    final = keras_get_weights(model)
+    if snap is not None:
+        snap.take(len(hist.history["loss"]), final)
     return TrainResult(
-        keras_get_weights(model),
+        final,
         [float(v) for v in hist.history["loss"]],
         [float(v) for v in hist.history["val_loss"]],
         seconds,
         "keras",
         epoch_seconds,
+        snap.arrays() if snap is not None else None,
     )

@@ -276,7 +276,7 @@ def test_the_tour_advances_and_its_state_is_in_the_url(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch)
     at.button(key="tour-start").click().run()
     assert at.session_state["tour"] == 1 and at.query_params["tour"] == "1"
-    assert any(m.value.startswith("**Tour, step 1 of 7") for m in at.markdown)
+    assert any(m.value.startswith("**Tour, step 1 of 8") for m in at.markdown)
     at.button(key="tour-next").click().run()
     at.button(key="tour-next").click().run()  # step 3: the strongest weight penalty, filters page
     assert not at.exception
@@ -288,12 +288,14 @@ def test_the_tour_advances_and_its_state_is_in_the_url(tiny_cache, monkeypatch):
         at.button(key="tour-next").click().run()
         assert not at.exception
     assert at.query_params["tour"] == "7" and at.title[0].value == "Two models side by side"
+    at.button(key="tour-next").click().run()
+    assert at.query_params["tour"] == "8" and at.title[0].value.startswith("What does the network make of your")
     at.button(key="tour-finish").click().run()
     assert at.session_state["tour"] == 0 and "tour" not in at.query_params
     # a link to step 5 opens it; a tampered step is ignored
     linked = app(tiny_cache, monkeypatch, {"tour": "5"})
-    assert any(m.value.startswith("**Tour, step 5 of 7") for m in linked.markdown)
-    for bad in ("0", "8", "x", "²", "-1"):
+    assert any(m.value.startswith("**Tour, step 5 of 8") for m in linked.markdown)
+    for bad in ("0", "9", "x", "²", "-1"):
         tampered = app(tiny_cache, monkeypatch, {"tour": bad})
         assert not tampered.exception and tampered.session_state["tour"] == 0 and tampered.title
 

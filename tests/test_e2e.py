@@ -159,21 +159,21 @@ def test_presenter_mode_and_the_tour_in_a_real_browser(server, chromium, tmp_pat
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{server}/?present=1&tour=1")
     wait_for_page(page)
-    assert page.get_by_text("Tour, step 1 of 7").first.is_visible()
+    assert page.get_by_text("Tour, step 1 of 8").first.is_visible()
     assert page.get_by_text("Technical details").count() == 0  # presenter mode hides them
     page.get_by_role("button", name="Next").click()
     page.wait_for_url("**/filters?**", timeout=30_000)
     wait_for_page(page)
     query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
     assert query["tour"] == ["2"] and query["present"] == ["1"]
-    assert page.get_by_text("Tour, step 2 of 7").first.is_visible()
+    assert page.get_by_text("Tour, step 2 of 8").first.is_visible()
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
     page.screenshot(path=str(shots / "tour.png"))
     # a copied link reopens the same step in a fresh tab
     other = chromium.new_page(viewport={"width": 1400, "height": 1000})
     other.goto(page.url)
     wait_for_page(other)
-    assert other.get_by_text("Tour, step 2 of 7").first.is_visible()
+    assert other.get_by_text("Tour, step 2 of 8").first.is_visible()
     assert not errors, errors
 
 

@@ -285,6 +285,7 @@ def reconstruction_grid(
     index: np.ndarray,
     *,
     title: str = "How the network redraws test digits from their codes",
+    compact: bool = False,
 ) -> go.Figure:
     """Originals x (n, 28, 28), codes (n, 196) and h/||h|| (n, 196) as 14x14, outputs (n, 28, 28); index (n,).
 
@@ -292,6 +293,8 @@ def reconstruction_grid(
     black). The normalised codes share one scale (the row's max): scaled to their own max they would be
     pixel-identical to the h row, since h/||h|| only rescales h. Codes are enlarged x2 to 28x28.
     Hover per tile: the row, the test image, and what the tile holds (active units, error).
+    compact: one-line row names (for large text on a narrow screen: two-line names of 18 px overlap
+    when 20 digits share a 1280-pixel screen); the hover keeps the full names.
     """
     x, output = np.asarray(x), np.asarray(output)
     code, code_normalised, index = np.asarray(code), np.asarray(code_normalised), np.asarray(index)
@@ -336,7 +339,7 @@ def reconstruction_grid(
         yaxis=dict(
             tickmode="array",
             tickvals=[r * (side + GAP) + centre for r in range(len(names))],
-            ticktext=names,
+            ticktext=["digit", "its code", "code, length 1", "redrawn"] if compact else names,
             showline=False,
             ticks="",
         ),

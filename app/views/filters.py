@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app import cache, chrome, guards, selection
-from app.presentation import charts, images, tables, units
+from app import cache, chrome, epochs, guards, selection
+from app.presentation import charts, images, snapshots, tables, units
 from core import schema as S
 
 chrome.page_intro(
@@ -13,7 +13,10 @@ chrome.page_intro(
 )
 sel = selection.this_run()
 view = guards.require_view(sel)
-ident = cache.identity(view)
+epoch = epochs.control(view, "filters")  # None: the final model
+snaps = view.snapshots
+# a retrain that records the snapshots may replace the entry under its name: its figures are other ones
+ident = (*cache.identity(view), snaps.digest if snaps is not None else None)
 
 
 def _clicked() -> None:
@@ -22,18 +25,28 @@ def _clicked() -> None:
     st.session_state["_open_unit"] = True
 
 
-grid = chrome.figure(
-    ("filters", "grid", *ident),
-    lambda: images.filter_grid(view.weights["W1"], view.arrays[S.DEAD_UNITS], clickable=True, height=560),
-)
+# the grid as large as before, less empty space around it: with the epoch control above, it still ends
+# within a projector's 720 px
+SIZE = dict(height=480, margin=dict(t=80, b=20))
+if epoch is None:
+    grid = chrome.figure(
+        ("filters", "grid", *ident),
+        lambda: images.filter_grid(view.weights["W1"], view.arrays[S.DEAD_UNITS], clickable=True, **SIZE),
+    )
+else:  # a snapshot of training
+    grid = chrome.figure(("filters", "epoch", *ident, epoch), lambda: snapshots.filters_at(snaps, epoch, **SIZE))
 chrome.chart(grid, key="filters_grid", on_select=_clicked, selection_mode="points", main=True)
+epochs.unavailable(view)
 if st.session_state.pop("_open_unit", False):
     st.switch_page("views/units.py")
 chrome.explain(
     "Without regularization the filters look like noise; as λ grows they become smooth strokes and blobs — "
-    "and some units go **dead** (outlined in orange): they never fire.",
+    "and some units go **dead** (outlined in orange): they never fire."
+    + (" Press **Play** to watch them form during training, from random noise." if snaps else ""),
     "Filter u is column u of the encoder kernel W1 (784 × 196) reshaped to 28 × 28, scaled to its own "
-    "largest absolute weight (grey = 0). Dead = never active on any of the 10,000 test images.",
+    "largest absolute weight (grey = 0). Dead = never active on any of the 10,000 test images (of the "
+    "final model; earlier epochs are not outlined). The epochs before the last are snapshots the trainer "
+    "kept before training and after epochs 1, 2, 4, 8, …, each filter stored to 8 bits of its largest weight.",
 )
 chrome.chart(
     chrome.figure(
