@@ -193,7 +193,10 @@ class SweepGrid:
             values = getattr(self, name)
             if len(values) == 0:
                 raise ConfigError(f"{name} needs at least one value.")
-            checked = sorted({check_lambda(name, v) for v in values})
+            known = DEFAULT_LAMBDA_A if name == "lambda_a" else ORIGINAL_LAMBDA_K
+            # a value typed as the default grid's rounded (4.444444444444444e-05 for linspace's
+            # 4.4444444444444447e-05) is that grid value: the same cell, not a second one beside it
+            checked = sorted({snap_lambda(v, known) or v for v in (check_lambda(name, v) for v in values)})
             object.__setattr__(self, name, tuple(checked))
 
     @classmethod

@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 
 from core.analysis import ANALYSIS_VERSION
-from core.config import AnalysisConfig, TrainConfig, same_lambda
+from core.config import (
+    DEFAULT_LAMBDA_A,
+    ORIGINAL_LAMBDA_K,
+    AnalysisConfig,
+    TrainConfig,
+    same_lambda,
+    snap_lambda,
+)
 from core.schema import FastMeta, Readiness, Snapshots
 from core.store import IndexEntry, ModelStore, SnapshotStatus
 
@@ -149,13 +156,23 @@ def _seed_runs(entries: list[IndexEntry], shown: IndexEntry) -> tuple[SeedRun, .
     return tuple(runs)
 
 
+def _canonical(cell: tuple[float, float]) -> tuple[float, float]:
+    """The cell as the default grid names it, when it names the same lambdas (`same_lambda`)."""
+    k, a = cell
+    return (snap_lambda(k, ORIGINAL_LAMBDA_K) or k, snap_lambda(a, DEFAULT_LAMBDA_A) or a)
+
+
 def _by_cell(store: ModelStore, train_cfg: TrainConfig | None) -> dict[tuple[float, float], list[IndexEntry]]:
-    """Every intact entry by cell (only those trained with `train_cfg`, if given), from the cheap index."""
+    """Every intact entry by cell (only those trained with `train_cfg`, if given), from the cheap index.
+
+    Entries whose lambdas differ from a default grid value only in the last bits (typed rounded on the
+    command line by an older release) belong to that grid value's cell.
+    """
     wanted = _dict(train_cfg)
     out: dict[tuple[float, float], list[IndexEntry]] = {}
     for e in store.index():
         if wanted is None or e.config.get("train") == wanted:
-            out.setdefault(e.cell, []).append(e)
+            out.setdefault(_canonical(e.cell), []).append(e)
     return out
 
 
@@ -171,7 +188,8 @@ def _summary(e: IndexEntry, analysis_cfg: AnalysisConfig | None, seeds: tuple[Se
     readiness: Readiness = "trained"
     if meta is not None:
         readiness = "complete" if e.stage("slow", ANALYSIS_VERSION, cfg) is not None else "fast"
-    return CellSummary(e.cell[0], e.cell[1], readiness, e.name, e.history, meta, seeds)
+    k, a = _canonical(e.cell)
+    return CellSummary(k, a, readiness, e.name, e.history, meta, seeds)
 
 
 def scan(

@@ -76,3 +76,13 @@ def test_minus_zero_is_the_same_cell_as_zero_and_float32_overflow_is_refused():
     assert same_lambda(1.1111111111111112e-05, float("1.111111e-05")) and not same_lambda(1e-5, 1.1e-5)
     with pytest.raises(ConfigError, match="too large"):
         check_lambda("lambda_k", "1e39")  # finite in float64, infinite in float32
+
+
+def test_a_grid_value_typed_rounded_is_the_default_grids_value_not_a_second_cell():
+    from core.config import ORIGINAL_LAMBDA_K, SweepGrid
+
+    typed = SweepGrid(lambda_k=(4.444444444444444e-05, 0.0), lambda_a=(0.0010000000000000002,))
+    assert typed.lambda_k == (0.0, ORIGINAL_LAMBDA_K[4]) and typed.lambda_a == (1e-3,)
+    both = SweepGrid(lambda_k=(4.444444444444444e-05, ORIGINAL_LAMBDA_K[4]))
+    assert both.lambda_k == (ORIGINAL_LAMBDA_K[4],), "one cell, not two a bit apart"
+    assert SweepGrid(lambda_k=(4.5e-05,)).lambda_k == (4.5e-05,), "another value stays itself"

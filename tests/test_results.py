@@ -115,3 +115,30 @@ def test_other_seeds_are_replicates_never_the_shown_model(tiny_cache, tiny_data,
         SweepGrid((5e-4,), (0.0,)), build_train_cfg(max_epochs=2, seed=3), tiny_data, store, jobs=1, progress=False
     )
     assert [r.seed for r in scan(store)[(5e-4, 0.0)].seeds] == [3]
+
+
+def test_an_entry_whose_lambda_differs_in_the_last_bits_lists_as_the_grid_cell(tiny_cache, tmp_path):
+    """An older release trained `--lambda-k 4.444444444444444e-05` as a cell of its own beside the grid's
+    4.4444444444444447e-05: the listing names it by the grid's value, one cell, one slider position."""
+    import shutil
+
+    from core.config import ORIGINAL_LAMBDA_K, ModelConfig
+    from core.store import EntryKey
+
+    root = tmp_path / "cache"
+    shutil.copytree(tiny_cache, root)
+    store = ModelStore(root)
+    grid_k, typed = ORIGINAL_LAMBDA_K[4], 4.444444444444444e-05
+    assert typed != grid_k
+    model = store.load_entry(scan(store)[(1e-3, 0.0)].entry)
+    old = next(e for e in store.index() if e.cell == (1e-3, 0.0)).key
+    for lk in (typed, grid_k):  # as the older release and the grid name it
+        store.save(
+            EntryKey(ModelConfig(lambda_k=lk, lambda_a=0.0), old.train, old.data_fingerprint),
+            model.weights,
+            model.history,
+        )
+    cells = scan(ModelStore(root))
+    near = [c for c in cells if abs(c[0] - grid_k) < 1e-9 and c[1] == 0.0]
+    assert near == [(grid_k, 0.0)], near
+    assert cells[(grid_k, 0.0)].lambda_k == grid_k
