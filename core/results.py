@@ -162,17 +162,15 @@ def _canonical(cell: tuple[float, float]) -> tuple[float, float]:
     return (snap_lambda(k, ORIGINAL_LAMBDA_K) or k, snap_lambda(a, DEFAULT_LAMBDA_A) or a)
 
 
-def _by_cell(store: ModelStore, train_cfg: TrainConfig | None) -> dict[tuple[float, float], list[IndexEntry]]:
-    """Every intact entry by cell (only those trained with `train_cfg`, if given), from the cheap index.
+def _by_cell(store: ModelStore) -> dict[tuple[float, float], list[IndexEntry]]:
+    """Every intact entry by cell, from the cheap index.
 
     Entries whose lambdas differ from a default grid value only in the last bits (typed rounded on the
     command line by an older release) belong to that grid value's cell.
     """
-    wanted = _dict(train_cfg)
     out: dict[tuple[float, float], list[IndexEntry]] = {}
     for e in store.index():
-        if wanted is None or e.config.get("train") == wanted:
-            out.setdefault(_canonical(e.cell), []).append(e)
+        out.setdefault(_canonical(e.cell), []).append(e)
     return out
 
 
@@ -196,9 +194,9 @@ def scan(
     store: ModelStore, train_cfg: TrainConfig | None = None, analysis_cfg: AnalysisConfig | None = None
 ) -> dict[tuple[float, float], CellSummary]:
     """Every intact cell in `store` (trained with `train_cfg`, if given), by (lambda_k, lambda_a)."""
-    out = {}
-    for cell, es in _by_cell(store, None).items():
-        mine = [e for e in es if train_cfg is None or e.config.get("train") == _dict(train_cfg)]
+    wanted, out = _dict(train_cfg), {}
+    for cell, es in _by_cell(store).items():
+        mine = [e for e in es if wanted is None or e.config.get("train") == wanted]
         if mine:
             shown = max(mine, key=_shown_first)
             out[cell] = _summary(shown, analysis_cfg, _seed_runs(es, shown))

@@ -67,6 +67,15 @@ def mnist_path() -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium for one browser-test module (Debian's, driven by Playwright: tests/serve.py)."""
+    from serve import browser
+
+    with browser() as b:
+        yield b
+
+
 TINY_GRID = SweepGrid(lambda_k=(0.0, 1e-3), lambda_a=(0.0, 1e-3))
 TINY_ANALYSIS = AnalysisConfig(n_cosine=150, tsne_exaggeration_iter=30, tsne_iter=60, kmeans_ks=(2, 3, 4))
 

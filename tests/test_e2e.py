@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from serve import CHROMIUM, browser, serve, wait_for_app
+from serve import CHROMIUM, serve, wait_for_app
 
 PAGES = [
     ("overview", "How much does regularization cost"),
@@ -40,12 +40,6 @@ def server(tiny_cache, tmp_path_factory):
     cache = os.environ.get("E2E_CACHE") or str(tiny_cache)
     with serve(cache, log=tmp_path_factory.mktemp("server") / "streamlit.log") as (url, proc):
         yield url, proc
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 def wait_for_page(page) -> None:

@@ -19,7 +19,7 @@ from PIL import Image
 from test_e2e import MAIN
 
 from conftest import SHARED_MNIST
-from serve import CHROMIUM, browser, serve, wait_for_app
+from serve import CHROMIUM, serve, wait_for_app
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
@@ -42,12 +42,6 @@ def server(tiny_cache, tmp_path_factory):
             mp.setenv("MNIST_PATH", mnist)  # the server reads the test digits from it (the neighbours)
         with serve(cache, log=tmp_path_factory.mktemp("server") / "streamlit.log") as (url, _):
             yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 def stroke(page, points: list[tuple[float, float]]) -> None:

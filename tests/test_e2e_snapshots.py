@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_e2e import MAIN, wait_for_page
 
-from serve import CHROMIUM, browser, serve
+from serve import CHROMIUM, serve
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
@@ -32,12 +32,6 @@ def server(tiny_cache, tmp_path_factory):
     cache = os.environ.get("E2E_CACHE") or str(tiny_cache)
     with serve(cache, log=tmp_path_factory.mktemp("server") / "streamlit.log") as (url, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 def shown(page) -> tuple[str, str]:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from test_e2e import MAIN, wait_for_page
 
-from serve import CHROMIUM, browser, serve
+from serve import CHROMIUM, serve
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
@@ -50,12 +50,6 @@ LOG = "() => window.__saeGlide ? window.__saeGlide.log.length : -1"
 def server(tiny_cache, tmp_path_factory):
     with serve(tiny_cache, log=tmp_path_factory.mktemp("server") / "streamlit.log") as (url, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 def sample_glide(page, played: int, timeout_s: float = 60) -> list[list[dict]]:
