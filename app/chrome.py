@@ -25,6 +25,7 @@ FIGURES_KEPT = 256  # built figures kept by the server (all sessions), least rec
 _SIZED = "_sae_sized"  # marks a figure already enlarged for presenter mode
 _FROZEN = "_sae_frozen"  # marks a figure kept by `figure`: never edited again, so its dict can be kept too
 _SENT = "_sae_sent"  # a frozen figure's dict as Streamlit sends it, made on its first draw
+CLICKABLE = {"clickmode": "event+select", "hovermode": "closest", "dragmode": "pan"}  # as Streamlit sets them
 
 
 def page_intro(title: str, lead: str) -> None:
@@ -142,14 +143,24 @@ class _Sendable(go.Figure):
         return self._spec
 
 
-def sendable(fig: go.Figure) -> go.Figure:
-    """What to pass to `st.plotly_chart`: for a figure kept by `figure`, one whose dict is made only once."""
+def sendable(fig: go.Figure, clickable: bool = False) -> go.Figure:
+    """What to pass to `st.plotly_chart`: for a figure kept by `figure`, one whose dict is made only once.
+
+    clickable: the chart selects points on a click (`selection_mode="points"`). The figure then carries
+    the click, drag and hover modes that Streamlit's chart would set on it in the browser after drawing
+    it, so that it is drawn once with them rather than drawn again to add them (see redraw.js).
+    """
     if not getattr(fig, _FROZEN, False):
+        if clickable:
+            fig.update_layout({k: v for k, v in CLICKABLE.items() if not fig.layout[k]})
         return fig
     spec = getattr(fig, _SENT, None)
     if spec is None:
         spec = fig.to_dict()
         setattr(fig, _SENT, spec)
+    if clickable:
+        layout = spec.get("layout", {})
+        spec = {**spec, "layout": {**layout, **{k: v for k, v in CLICKABLE.items() if not layout.get(k)}}}
     return _Sendable(spec)
 
 
@@ -164,7 +175,8 @@ def chart(fig: go.Figure, *, where=st, main: bool = False, label_inside: bool = 
         fig = _with_label(fig, label, inside=label_inside)  # a copy: not frozen, sent as it is
     if not getattr(fig, _FROZEN, False):
         _size(fig)
-    return where.plotly_chart(sendable(fig), width="stretch", theme=None, **kwargs)
+    clickable = kwargs.get("selection_mode") == "points"
+    return where.plotly_chart(sendable(fig, clickable), width="stretch", theme=None, **kwargs)
 
 
 def download(label: str, make, file_name: str, *, where=st) -> None:

@@ -5,10 +5,12 @@
 cluster pages). Otherwise the page shows what is going on instead — the
 network learning live while it trains, "being computed, ready in about N s"
 while the job works on it, or a way to prepare it — refreshes itself until
-the cell lands, and stops there.
+the cell lands, and ends there (`stop`).
 """
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 import streamlit as st
 
@@ -20,8 +22,21 @@ from app.selection import Selection, presenting
 from core.results import CellView
 
 
+class PageEnds(BaseException):  # noqa: N818 - not an error: the page has said all it can
+    """The page ends here; the app still draws what follows the page (the sidebar's map), unlike st.stop()."""
+
+
+def stop() -> NoReturn:
+    """End the page here (caught in app/streamlit_app.py, which then draws the sidebar's map and panel).
+
+    Not st.stop(): after it, every Streamlit call would stop the run too, and the sidebar's map, drawn
+    after the page, would be missing.
+    """
+    raise PageEnds
+
+
 def require_view(sel: Selection, *, maps: bool = False) -> CellView:
-    """The selected cell's arrays (with its maps, if `maps`); otherwise its waiting panel, and st.stop()."""
+    """The selected cell's arrays (with its maps, if `maps`); otherwise its waiting panel, and `stop()`."""
     view = cache.view(*sel.cell)
     if view is not None and (view.has_maps or not maps):
         return view
@@ -32,7 +47,7 @@ def require_view(sel: Selection, *, maps: bool = False) -> CellView:
         _waiting(sel, stage)
     else:
         _idle(sel, stage)
-    st.stop()
+    stop()
 
 
 def _idle(sel: Selection, stage: str) -> None:

@@ -129,9 +129,12 @@ def _map_clicked() -> None:
         set_widget(lambda_k=float(k), lambda_a=float(a))
 
 
-def sidebar_panel(sel: Selection) -> None:
-    """The grid's readiness map (a click chooses a model) and the preparation's progress and controls."""
-    with st.sidebar:
+def sidebar_panel(sel: Selection, where=None) -> None:
+    """The grid's readiness map (a click chooses a model) and the preparation's progress and controls.
+
+    where: a container in the sidebar to draw them in (the sidebar's end by default).
+    """
+    with where if where is not None else st.sidebar:
         if running():
             # the panel looks at the job every few seconds: no "running" flicker in the corner for that
             st.html("<style>[data-testid='stStatusWidget'] {visibility: hidden;}</style>")
@@ -154,12 +157,13 @@ def _grid_map(sel: Selection, on_select) -> tuple[int, int, int]:
     g = cache.grid()
     states = _states()
     st.plotly_chart(
-        chrome.sendable(_map_figure(g.lambda_k, g.lambda_a, tuple(sorted(states.items())), sel.cell)),
+        chrome.sendable(_map_figure(g.lambda_k, g.lambda_a, tuple(sorted(states.items())), sel.cell), clickable=True),
         width="stretch",
         key="readiness_map",
         on_select=on_select,
         selection_mode="points",
         config={"displayModeBar": False},
+        theme=None,  # the figure's own look (Streamlit's theme would rewrite its title on every drawing)
     )
     st.caption(
         ":blue[●] ready, light :blue[●] ready but for its maps, :orange[●] being prepared, ○ not yet. "

@@ -14,14 +14,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `core` and `app` importable under streamlit run
 
-import pandas  # noqa: E402, F401 - imported once here: Plotly imports it lazily, and two threads at once break it
 import streamlit as st  # noqa: E402
 
-from app import jobs, presenter, selection  # noqa: E402
+from app import scripts  # noqa: E402 - light: streamlit only
 
 st.set_page_config(
     page_title="What regularization does to a hidden code", page_icon=":material/neurology:", layout="wide"
 )
+scripts.page_scripts()  # first: the browser starts loading the chart code while the rest of the run goes on
+
+import pandas  # noqa: E402, F401, I001 - imported once here: Plotly imports it lazily, and two threads at once break it
+
+from app import guards, jobs, presenter, selection  # noqa: E402
 
 VIEWS = Path(__file__).resolve().parent / "views"
 PAGE_LIST = [  # (file in app/views, title, icon); the first is the default page
@@ -43,25 +47,37 @@ PAGES = [
 FILE_OF = {title: name for name, title, _ in PAGE_LIST}
 MAP_PAGES = ("tsne", "clusters")  # the pages that need a model's maps (its slow stage)
 
-try:
-    st.session_state.pop("_waiting", None)  # a page that waits for a model says so again below
-    page = st.navigation(PAGES)
-    name = FILE_OF.get(page.title, "")
-    sel, notices, landed = selection.sidebar(maps=name in MAP_PAGES)
-    jobs.sidebar_panel(sel)
-    presenter.sidebar_tools()
-    for notice in notices:
-        st.warning(notice, icon=":material/link:")
-    if landed:
-        st.caption(f":material/info: {landed}")
-    presenter.tour_banner(name)
-    page.run()
-    presenter.page_drawn()
-except Exception as e:  # noqa: BLE001 - the last guard: a visitor never sees a traceback
-    # (st.stop and st.rerun are BaseExceptions and pass through)
+
+def _failed(e: Exception) -> None:
+    """The last guard: a visitor never sees a traceback (st.rerun is a BaseException and passes through)."""
     logging.getLogger("app").exception("page failed")
     st.error(
         f"Something went wrong while drawing this page ({type(e).__name__}). Try another model or page; "
         "if a model's files are damaged, `python -m core prepare` recomputes them.",
         icon=":material/error:",
     )
+
+
+try:
+    st.session_state.pop("_waiting", None)  # a page that waits for a model says so again below
+    page = st.navigation(PAGES)
+    name = FILE_OF.get(page.title, "")
+    sel, notices, landed = selection.sidebar(maps=name in MAP_PAGES)
+    panel = st.sidebar.container()  # the readiness map and the preparation's controls: filled after the page
+    presenter.sidebar_tools()
+    for notice in notices:
+        st.warning(notice, icon=":material/link:")
+    if landed:
+        st.caption(f":material/info: {landed}")
+    presenter.tour_banner(name)
+    try:
+        page.run()
+        presenter.page_drawn()
+    except guards.PageEnds:  # the page said all it can (a model not ready yet: its waiting panel)
+        pass
+    except Exception as e:  # noqa: BLE001 - the page failed: say so, and still draw the sidebar's map
+        _failed(e)
+    # after the page, so that the page's figures reach the browser first and the map a moment later
+    jobs.sidebar_panel(sel, where=panel)
+except Exception as e:  # noqa: BLE001 - the sidebar or the map failed
+    _failed(e)

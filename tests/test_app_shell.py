@@ -365,3 +365,28 @@ def test_play_steps_through_models_with_only_their_fast_stage(fast_only_cache, m
     at.session_state["_anim"] = {"axis": "lambda_k", "last": 0.0}
     at.run()
     assert not at.exception and at.session_state["lambda_k"] == 1e-3
+
+
+def test_the_readiness_map_is_drawn_after_the_page_so_the_page_s_figures_reach_the_browser_first(
+    tiny_cache, monkeypatch
+):
+    from app import chrome
+
+    order = []
+    real_chart, real_map = chrome.chart, jobs._grid_map
+    monkeypatch.setattr(chrome, "chart", lambda *a, **k: order.append("page") or real_chart(*a, **k))
+    monkeypatch.setattr(jobs, "_grid_map", lambda *a, **k: order.append("map") or real_map(*a, **k))
+    at = app(tiny_cache, monkeypatch, page="filters")
+    assert not at.exception
+    assert order[-1] == "map" and order.count("map") == 2 and "page" in order[: order.index("map", 1)]
+    assert readiness_map(at), "still in the sidebar"
+    # its place is still under the sliders, above presenter mode
+    kinds = [e.type for e in at.sidebar]
+    assert kinds.index("select_slider") < kinds.index("plotly_chart") < kinds.index("toggle"), kinds
+
+
+def test_a_page_that_waits_for_its_model_still_has_the_map_and_the_prepare_button(tmp_path, monkeypatch):
+    """The waiting panel ends the page (guards.stop); the sidebar's map and panel are drawn after it all the same."""
+    at = app(tmp_path / "empty", monkeypatch, page="filters")
+    assert not at.exception and at.info, "the filters page says its model is not there yet"
+    assert readiness_map(at) and at.button(key="job-prepare").label == "Prepare the rest"

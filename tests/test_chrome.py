@@ -31,3 +31,20 @@ def test_a_kept_figure_is_built_once_and_sent_as_it_is_without_a_copy_per_draw(m
 def test_a_figure_not_kept_is_sent_itself():
     fig = go.Figure(go.Bar(y=[1, 2]))
     assert chrome.sendable(fig) is fig
+
+
+def test_a_clickable_chart_carries_the_modes_streamlit_would_set_after_drawing_it():
+    """Streamlit's chart sets click, hover and drag modes on a selectable figure after its first drawing,
+    which drew it a second time; the figure now arrives with them. The kept dict itself is not changed."""
+    kept = chrome.figure(("test", "clickable"), lambda: go.Figure(go.Scatter(y=[1, 2])), sized=False)
+    spec = chrome.sendable(kept, clickable=True).to_dict()
+    assert {k: spec["layout"][k] for k in chrome.CLICKABLE} == {
+        "clickmode": "event+select",
+        "hovermode": "closest",
+        "dragmode": "pan",
+    }
+    plain = chrome.sendable(kept).to_dict()
+    assert not any(k in plain["layout"] for k in chrome.CLICKABLE), "the kept dict is shared: left as it was"
+    own = go.Figure(go.Scatter(y=[1]), layout=dict(dragmode="zoom"))
+    sent = chrome.sendable(own, clickable=True)
+    assert sent.layout.dragmode == "zoom" and sent.layout.clickmode == "event+select", "a figure's own mode stays"

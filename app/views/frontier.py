@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import cache, chrome, selection
+from app import cache, chrome, guards, selection
 from app.presentation import charts, tables, text
 from core.results import pareto_front
 
@@ -17,7 +17,7 @@ cells = cache.cells()
 rows = cache.rows()
 if not rows:
     st.info("No model is analysed yet; the trade-off appears as soon as one is.", icon=":material/hourglass_empty:")
-    st.stop()
+    guards.stop()
 
 x_key = st.session_state.get("frontier_x", "l0_mean_test")
 front = pareto_front([r[x_key] for r in rows], [r["mse_test"] for r in rows])

@@ -1,0 +1,100 @@
+"""The page's scripts (app/scripts.py), in a real browser: Debian's Chromium on a tiny cache.
+
+* redraw.js: Streamlit hands every new figure to Plotly twice, the second time a copy of the same
+  figure; that second drawing is skipped, and what is on screen is still the new model's figure.
+* the preload: the browser starts loading Streamlit's Plotly module before the first chart arrives,
+  and loads it once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_e2e import MAIN, wait_for_page
+
+from serve import CHROMIUM, serve
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+)
+
+# every Plotly.react call (the script's wrapper inside) and every drawing Plotly really made, per figure
+COUNT = """() => {
+  const P = window.Plotly, C = (window.__count = {calls: 0, drawn: 0});
+  const react = P.react;
+  P.react = function (gd) { C.calls += 1; return react.apply(this, arguments); };
+  const hook = () => { for (const gd of document.querySelectorAll('.js-plotly-plot'))
+    if (!gd.__counted) { gd.__counted = true; gd.on('plotly_afterplot', () => { C.drawn += 1; }); } };
+  new MutationObserver(hook).observe(document.body, {childList: true, subtree: true});
+  hook();
+}"""
+FIGURES = f"""() => [...document.querySelectorAll('{MAIN} .js-plotly-plot')].map(gd =>
+  JSON.stringify([gd.data, (gd.layout.images || []).map(i => i.source), gd.layout.title && gd.layout.title.text],
+                 (k, v) => (k && k[0] === '_' ? undefined : v)))"""
+
+
+@pytest.fixture(scope="module")
+def server(tiny_cache, tmp_path_factory):
+    with serve(tiny_cache, log=tmp_path_factory.mktemp("server") / "streamlit.log") as (url, _):
+        yield url
+
+
+def test_a_figure_handed_over_again_unchanged_is_not_drawn_again(server, chromium):
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server}/filters?lambda_k=0&lambda_a=0")
+    wait_for_page(page)
+    page.wait_for_function("() => window.Plotly && window.Plotly.__saeRedraw", timeout=30_000)
+    page.evaluate(COUNT)
+    before = page.evaluate(FIGURES)
+    redraw = page.evaluate("() => Object.assign({}, window.__saeRedraw)")
+
+    slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first  # λ_k
+    slider.press("End")  # the tiny grid's other λ_k (between them: the default grid's, not prepared)
+    page.wait_for_url("**lambda_k=0.001**", timeout=30_000)
+    wait_for_page(page)
+    page.wait_for_timeout(1000)
+    after = page.evaluate(FIGURES)
+    count = page.evaluate("() => window.__count")
+    now = page.evaluate("() => window.__saeRedraw")
+    changed = sum(a != b for a, b in zip(before, after))
+    assert before[0] != after[0], "the filter grid shows the new model"
+    skipped = now["skipped"] - redraw["skipped"]
+    assert skipped >= changed, f"each new figure's second drawing is skipped ({skipped} for {changed} figures)"
+    assert count["calls"] - skipped == now["drawn"] - redraw["drawn"], "the rest reached Plotly"
+    assert count["drawn"] < count["calls"], f"Plotly drew less often than it was asked to: {count}"
+
+    # what is on screen is what a fresh page shows for that model
+    fresh = chromium.new_page(viewport={"width": 1280, "height": 720})
+    fresh.goto(f"{server}/filters?lambda_k=0.001&lambda_a=0")
+    wait_for_page(fresh)
+    assert [json.loads(f) for f in fresh.evaluate(FIGURES)] == [json.loads(f) for f in after]
+    fresh.close()
+    assert not errors, errors
+    page.close()
+
+
+def test_the_chart_code_starts_loading_before_the_first_chart_and_loads_once(server, chromium):
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
+    page.add_init_script(
+        """(() => { new MutationObserver(() => {
+             if (!window.__firstChart && document.querySelector('[data-testid=stPlotlyChart]'))
+               window.__firstChart = performance.now();
+           }).observe(document, {childList: true, subtree: true}); })()"""
+    )
+    page.goto(f"{server}/?lambda_k=0&lambda_a=0")
+    wait_for_page(page)
+    assert page.evaluate("() => window.__saePreload") is True
+    loads = page.evaluate(
+        """() => performance.getEntriesByType('resource').filter(r => /\\/PlotlyChart\\.[^/]+\\.js$/.test(r.name))
+                  .map(r => r.startTime)"""
+    )
+    assert len(loads) == 1, f"Streamlit's Plotly module is fetched once: {loads}"
+    assert loads[0] < page.evaluate("() => window.__firstChart"), "it was asked for before the first chart arrived"
+    # the scripts' container takes no room on the page
+    box = page.locator(".st-key-sae-scripts").first
+    assert box.count() == 1 and box.bounding_box() is None
+    page.close()
