@@ -38,6 +38,7 @@ TABLE = (
     SessionKey("lambda_k", "the selected model's λ_k (sidebar slider)", url="lambda_k", keep=True),
     SessionKey("lambda_a", "the selected model's λ_a (sidebar slider)", url="lambda_a", keep=True),
     SessionKey("readiness_map", "the sidebar's map of the grid (a click chooses that model)"),
+    SessionKey("sae-scripts", "the hidden container of the page's own scripts (app/scripts.py)"),
     # presenter tools
     SessionKey("present", "presenter mode (switch)", url="present", keep=True),
     SessionKey("tour", "the guided tour's step, 0 when off", url="tour"),
