@@ -29,8 +29,28 @@ def get_store() -> ModelStore:
     return ModelStore(os.environ.get("MODELS_CACHE") or None)
 
 
+_RUN_TOKEN: list = [None]  # the last run's ((ctx id, run marker id), root, token), replaced in one step
+
+
 def token() -> tuple:
-    return get_store().change_token()
+    """The store's change token, read once per script run (a run asks for it about eight times).
+
+    A run then also sees one consistent listing while a job writes entries; the next run reads it afresh.
+    Outside a script run (a background thread) it is read every time.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    store = get_store()
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return store.change_token()
+    run, root = (id(ctx), id(ctx.cursors)), str(store.root)  # ctx.cursors: a new dict at every run's start
+    last = _RUN_TOKEN[0]
+    if last is not None and last[0] == run and last[1] == root:
+        return last[2]
+    tok = store.change_token()
+    _RUN_TOKEN[0] = (run, root, tok)
+    return tok
 
 
 @st.cache_resource(show_spinner=False)
@@ -139,6 +159,19 @@ def _rows(root: str, token: tuple) -> list[dict[str, Any]]:
 def rows() -> list[dict[str, Any]]:
     """The results table of every analysed cell (`core.results.results_table`), until the cache changes."""
     return _rows(str(get_store().root), token())
+
+
+def rows_table():
+    """`rows()` as an Arrow table (what `st.dataframe` sends), made once per cache change, not per rerun."""
+
+    def make():
+        import pandas as pd
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(pd.DataFrame(rows()), preserve_index=False)
+
+    root, tok = str(get_store().root), token()
+    return _by_token("rows_table", root, tok, make)
 
 
 def same_cell(a: Cell, b: Cell) -> bool:

@@ -244,6 +244,31 @@ def test_a_rerun_after_a_slider_change_opens_no_cache_file(tiny_cache, monkeypat
     assert opened == [], opened
 
 
+def test_a_rerun_lists_the_cache_once_and_converts_no_table(tiny_cache, monkeypatch):
+    """The store's change token (a stat of every entry's manifest) is read once per run, not once per
+    question a run asks; the overview's results table goes to Streamlit as an Arrow table made once."""
+    from streamlit import dataframe_util
+
+    from app import cache
+    from core.store import ModelStore
+
+    at = app(tiny_cache, monkeypatch)
+    at.select_slider(key="lambda_k").set_value(1e-3).run()
+    reads, tables = [], []
+    real_token, real_convert = ModelStore.change_token, dataframe_util.convert_pandas_df_to_arrow_bytes
+    monkeypatch.setattr(ModelStore, "change_token", lambda self: reads.append(1) or real_token(self))
+    monkeypatch.setattr(
+        dataframe_util, "convert_pandas_df_to_arrow_bytes", lambda *a, **k: tables.append(1) or real_convert(*a, **k)
+    )
+    for k in (0.0, 1e-3, 0.0):
+        at.select_slider(key="lambda_k").set_value(k).run()
+        assert not at.exception
+    assert len(reads) == 3, f"one listing per run: {len(reads)} in 3 runs"
+    assert tables == [], "Streamlit converted no table: the results table is Arrow already, made once"
+    shown = at.expander[-1].dataframe[0].value
+    assert len(shown) == len(cache.rows()) and list(shown.columns) == list(cache.rows()[0])
+
+
 def test_a_figure_is_built_once_per_model_and_options(tiny_cache, monkeypatch):
     from app.presentation import images
 

@@ -68,7 +68,7 @@ if not selection.presenting():
         st.markdown(text.loss_sentence(m.loss_test))
 
     with st.expander("Results of every model (table)"):
-        st.dataframe(cache.rows(), hide_index=True, height=300)
+        st.dataframe(cache.rows_table(), hide_index=True, height=300)
     c1, c2 = st.columns(2)
     chrome.download(
         "Results of every model (CSV)", lambda: tables.results_csv(cache.cells()), "results_grid.csv", where=c1
