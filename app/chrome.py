@@ -126,7 +126,7 @@ def _with_label(fig: go.Figure, label: str, inside: bool = False) -> go.Figure:
     return out
 
 
-class _Sendable(go.Figure):
+class Sendable(go.Figure):
     """A kept figure as `st.plotly_chart` takes it, with its dict made once.
 
     `st.plotly_chart` calls `to_dict()` on every rerun: a deep copy of the whole figure and a base64
@@ -137,6 +137,7 @@ class _Sendable(go.Figure):
     """
 
     def __init__(self, spec: dict) -> None:  # noqa: D107 - no go.Figure state: nothing but to_dict is used
+        # spec: a figure's dict as `to_dict` gives it, never changed afterwards (it may be shared)
         object.__setattr__(self, "_spec", spec)
 
     def to_dict(self) -> dict:
@@ -161,7 +162,7 @@ def sendable(fig: go.Figure, clickable: bool = False) -> go.Figure:
     if clickable:
         layout = spec.get("layout", {})
         spec = {**spec, "layout": {**layout, **{k: v for k, v in CLICKABLE.items() if not layout.get(k)}}}
-    return _Sendable(spec)
+    return Sendable(spec)
 
 
 def chart(fig: go.Figure, *, where=st, main: bool = False, label_inside: bool = False, **kwargs):

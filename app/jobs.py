@@ -144,12 +144,19 @@ def sidebar_panel(sel: Selection, where=None) -> None:
 
 
 def _map_figure(lambda_k: tuple, lambda_a: tuple, states: tuple, selected: tuple):
-    """The readiness map, built once per grid state and selection (a rerun that changes neither reuses it)."""
-    return chrome.figure(
-        ("readiness_map", lambda_k, lambda_a, states, selected),
-        lambda: look.readiness_map(lambda_k, lambda_a, dict(states), selected),
+    """The readiness map, built once per grid state; the ring around the chosen cell is appended to its
+    dict (a move to another model rebuilds nothing: building the map takes about 10 ms)."""
+    base = chrome.figure(
+        ("readiness_map", lambda_k, lambda_a, states),
+        lambda: look.readiness_map(lambda_k, lambda_a, dict(states), None),
         sized=False,
     )
+    sent = chrome.sendable(base, clickable=True)
+    ring = look.chosen_ring(lambda_k, lambda_a, selected)
+    if ring is None:
+        return sent
+    spec = sent.to_dict()
+    return chrome.Sendable({**spec, "data": [*spec["data"], ring]})
 
 
 def _grid_map(sel: Selection, on_select) -> tuple[int, int, int]:
@@ -157,7 +164,7 @@ def _grid_map(sel: Selection, on_select) -> tuple[int, int, int]:
     g = cache.grid()
     states = _states()
     st.plotly_chart(
-        chrome.sendable(_map_figure(g.lambda_k, g.lambda_a, tuple(sorted(states.items())), sel.cell), clickable=True),
+        _map_figure(g.lambda_k, g.lambda_a, tuple(sorted(states.items())), sel.cell),
         width="stretch",
         key="readiness_map",
         on_select=on_select,

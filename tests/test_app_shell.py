@@ -390,3 +390,17 @@ def test_a_page_that_waits_for_its_model_still_has_the_map_and_the_prepare_butto
     at = app(tmp_path / "empty", monkeypatch, page="filters")
     assert not at.exception and at.info, "the filters page says its model is not there yet"
     assert readiness_map(at) and at.button(key="job-prepare").label == "Prepare the rest"
+
+
+def test_choosing_another_model_moves_the_map_s_ring_without_building_the_map_again(tiny_cache, monkeypatch):
+    from app.presentation import progress
+
+    built = []
+    real = progress.readiness_map
+    monkeypatch.setattr(progress, "readiness_map", lambda *a, **k: built.append(1) or real(*a, **k))
+    at = app(tiny_cache, monkeypatch)
+    assert len(built) == 1
+    for k in (1e-3, 0.0, 1e-3):
+        at.select_slider(key="lambda_k").set_value(k).run()
+        assert dots(at)["chosen"] == [position(at, (k, 0.0))]
+    assert len(built) == 1, "the grid's state did not change: the map is the same figure with its ring moved"

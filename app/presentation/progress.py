@@ -72,18 +72,9 @@ def readiness_map(
                 hovertemplate=f"λ_k = %{{customdata[0]:.3g}}, λ_a = %{{customdata[1]:.3g}}<br>{label}<extra></extra>",
             )
         )
-    if selected is not None and selected[0] in lambda_k and selected[1] in lambda_a:
-        fig.add_trace(
-            go.Scatter(
-                x=[list(lambda_k).index(selected[0])],
-                y=[list(lambda_a).index(selected[1])],
-                mode="markers",
-                name="chosen",
-                marker=dict(size=19, color="rgba(0,0,0,0)", line=dict(color="black", width=2)),
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
+    ring = chosen_ring(lambda_k, lambda_a, selected)
+    if ring is not None:
+        fig.add_trace(go.Scatter(ring))
     finish(fig, "", height=height, margin=dict(l=0, r=24, t=4, b=0), showlegend=False, dragmode=False)
     fig.update_xaxes(
         tickvals=list(range(len(lambda_k))),
@@ -103,6 +94,28 @@ def readiness_map(
         fixedrange=True,
     )
     return fig
+
+
+def chosen_ring(
+    lambda_k: Sequence[float], lambda_a: Sequence[float], selected: tuple[float, float] | None
+) -> dict | None:
+    """The readiness map's ring around the chosen cell, as a trace's dict (None if it is not on the grid).
+
+    A dict, so that the map drawn for another chosen cell is the same figure with another ring appended
+    (`app.jobs`), without building the map again.
+    """
+    if selected is None or selected[0] not in lambda_k or selected[1] not in lambda_a:
+        return None
+    return dict(
+        type="scatter",
+        x=[list(lambda_k).index(selected[0])],
+        y=[list(lambda_a).index(selected[1])],
+        mode="markers",
+        name="chosen",
+        marker=dict(size=19, color="rgba(0,0,0,0)", line=dict(color="black", width=2)),
+        hoverinfo="skip",
+        showlegend=False,
+    )
 
 
 def live_curves(progress: Mapping[str, Any]) -> go.Figure:
