@@ -29,11 +29,11 @@ def get_store() -> ModelStore:
     return ModelStore(os.environ.get("MODELS_CACHE") or None)
 
 
-_RUN_TOKEN: list = [None]  # the last run's ((ctx id, run marker id), root, token), replaced in one step
+_RUN_TOKEN: list = [None]  # the last run's (its ctx.cursors dict, root, token), replaced in one step
 
 
 def token() -> tuple:
-    """The store's change token, read once per script run (a run asks for it about eight times).
+    """The store's change token, read once per script run (a run asks for it about ten times).
 
     A run then also sees one consistent listing while a job writes entries; the next run reads it afresh.
     Outside a script run (a background thread) it is read every time.
@@ -44,12 +44,12 @@ def token() -> tuple:
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
         return store.change_token()
-    run, root = (id(ctx), id(ctx.cursors)), str(store.root)  # ctx.cursors: a new dict at every run's start
-    last = _RUN_TOKEN[0]
-    if last is not None and last[0] == run and last[1] == root:
+    # ctx.cursors is a new dict at the start of every run; held here, so it is this run's by identity
+    root, last = str(store.root), _RUN_TOKEN[0]
+    if last is not None and last[0] is ctx.cursors and last[1] == root:
         return last[2]
     tok = store.change_token()
-    _RUN_TOKEN[0] = (run, root, tok)
+    _RUN_TOKEN[0] = (ctx.cursors, root, tok)
     return tok
 
 
