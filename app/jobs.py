@@ -129,12 +129,10 @@ def _map_clicked() -> None:
         set_widget(lambda_k=float(k), lambda_a=float(a))
 
 
-def sidebar_panel(sel: Selection, where=None) -> None:
-    """The grid's readiness map (a click chooses a model) and the preparation's progress and controls.
-
-    where: a container in the sidebar to draw them in (the sidebar's end by default).
-    """
-    with where if where is not None else st.sidebar:
+def sidebar_panel(sel: Selection, where) -> None:
+    """The grid's readiness map (a click chooses a model) and the preparation's progress and controls,
+    in `where` (a container in the sidebar)."""
+    with where:
         if running():
             # the panel looks at the job every few seconds: no "running" flicker in the corner for that
             st.html("<style>[data-testid='stStatusWidget'] {visibility: hidden;}</style>")

@@ -719,9 +719,13 @@ class ModelStore:
             with contextlib.suppress(FileNotFoundError):
                 (entry / name).unlink()
 
+    @staticmethod
+    def _manifest_bytes(files: dict[str, Any]) -> bytes:
+        """The manifest listing `files` (name -> checksum and size), as written."""
+        return json.dumps({"format": FORMAT_VERSION, "files": files}, indent=1, sort_keys=True).encode()
+
     def _write_manifest(self, entry: Path, files: dict[str, Any]) -> None:
-        manifest = {"format": FORMAT_VERSION, "files": files}
-        _write_atomic(entry / MANIFEST_FILE, json.dumps(manifest, indent=1, sort_keys=True).encode())
+        _write_atomic(entry / MANIFEST_FILE, self._manifest_bytes(files))
 
     # ----------------------------------------------------------------- write
     def _model_files(
@@ -817,8 +821,7 @@ class ModelStore:
                 self.save_snapshots(key, snapshots)
             return "kept"
         files = self._model_files(key, new, history, source, snapshots)
-        manifest = {"format": FORMAT_VERSION, "files": _checksums(files)}
-        files[MANIFEST_FILE] = json.dumps(manifest, indent=1, sort_keys=True).encode()
+        files[MANIFEST_FILE] = self._manifest_bytes(_checksums(files))
         self.install_entry(key.name, files)
         return "replaced"
 

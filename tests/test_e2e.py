@@ -54,6 +54,16 @@ def wait_for_page(page) -> None:
     page.wait_for_timeout(300)  # let Plotly finish its transitions before comparing or screenshotting
 
 
+def open_page(chromium, url: str, viewport: dict | None = None):
+    """(page, errors): a new tab on `url`, drawn (`wait_for_page`); errors collects the page's script errors."""
+    page = chromium.new_page(viewport=viewport or {"width": 1280, "height": 720})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    wait_for_page(page)
+    return page, errors
+
+
 def first_figure_data(page) -> str:
     """The first figure's data as the browser holds it (points, box statistics, custom data)."""
     return page.evaluate(

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_e2e import MAIN, wait_for_page
+from test_e2e import MAIN, open_page, wait_for_page
 
 from serve import CHROMIUM, serve
 
@@ -42,11 +42,7 @@ def server(tiny_cache, tmp_path_factory):
 
 
 def test_a_figure_handed_over_again_unchanged_is_not_drawn_again(server, chromium):
-    page = chromium.new_page(viewport={"width": 1280, "height": 720})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server}/filters?lambda_k=0&lambda_a=0")
-    wait_for_page(page)
+    page, errors = open_page(chromium, f"{server}/filters?lambda_k=0&lambda_a=0")
     page.wait_for_function("() => window.Plotly && window.Plotly.__saeRedraw", timeout=30_000)
     page.evaluate(COUNT)
     before = page.evaluate(FIGURES)
@@ -68,9 +64,7 @@ def test_a_figure_handed_over_again_unchanged_is_not_drawn_again(server, chromiu
     assert count["drawn"] < count["calls"], f"Plotly drew less often than it was asked to: {count}"
 
     # what is on screen is what a fresh page shows for that model
-    fresh = chromium.new_page(viewport={"width": 1280, "height": 720})
-    fresh.goto(f"{server}/filters?lambda_k=0.001&lambda_a=0")
-    wait_for_page(fresh)
+    fresh, _ = open_page(chromium, f"{server}/filters?lambda_k=0.001&lambda_a=0")
     assert [json.loads(f) for f in fresh.evaluate(FIGURES)] == [json.loads(f) for f in after]
     fresh.close()
     assert not errors, errors

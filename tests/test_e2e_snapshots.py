@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_e2e import MAIN, wait_for_page
+from test_e2e import MAIN, open_page
 
 from serve import CHROMIUM, serve
 
@@ -48,11 +48,7 @@ def shown(page) -> tuple[str, str]:
 
 @pytest.mark.parametrize("name", ["filters", "reconstructions"])
 def test_play_animates_the_training_epochs(server, chromium, name):
-    page = chromium.new_page(viewport={"width": 1280, "height": 720})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server}/{name}?{QUERY}")
-    wait_for_page(page)
+    page, errors = open_page(chromium, f"{server}/{name}?{QUERY}")
     final = shown(page)
     assert final[0].startswith(FINAL_TITLES[name]), final[0]  # the page opens as before: the final model
     page.locator(MAIN).get_by_role("button", name="Play").click()

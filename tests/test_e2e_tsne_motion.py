@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_e2e import MAIN, wait_for_page
+from test_e2e import MAIN, open_page, wait_for_page
 
 from serve import CHROMIUM, serve
 
@@ -64,11 +64,7 @@ def sample_glide(page, played: int, timeout_s: float = 60) -> list[list[dict]]:
 
 
 def test_moving_lambda_a_glides_the_points_from_the_old_map_to_the_new(server, chromium):
-    page = chromium.new_page(viewport={"width": 1280, "height": 720})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server}/tsne?lambda_k=0&lambda_a=0.001")
-    wait_for_page(page)
+    page, errors = open_page(chromium, f"{server}/tsne?lambda_k=0&lambda_a=0.001")
     page.wait_for_function("() => window.__saeGlide && window.Plotly && window.Plotly.__saeGlide", timeout=30_000)
     page.evaluate(f"() => {{ window.__saeGlide.slowdown = {SLOWDOWN}; }}")
     before = page.evaluate(SAMPLE)
@@ -121,11 +117,7 @@ def test_moving_lambda_a_glides_the_points_from_the_old_map_to_the_new(server, c
 
 
 def test_play_in_presenter_mode_glides_at_each_step(server, chromium):
-    page = chromium.new_page(viewport={"width": 1280, "height": 720})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server}/tsne?lambda_k=0&lambda_a=0&present=1")
-    wait_for_page(page)
+    page, errors = open_page(chromium, f"{server}/tsne?lambda_k=0&lambda_a=0&present=1")
     page.wait_for_function("() => window.__saeGlide && window.Plotly && window.Plotly.__saeGlide", timeout=30_000)
     page.locator('[data-testid="stSidebar"] [role="radiogroup"] label').filter(has_text="λ_a").click()  # Play: λ_a
     played = page.evaluate(LOG)

@@ -1,13 +1,5 @@
 """The filters page: renders, follows the sliders, offers its CSV, shows the unit explorer's firing frequencies."""
 
-from test_snapshots import (
-    check_an_old_entry_says_so,
-    check_damaged_snapshots_say_so,
-    check_play_steps_through_the_epochs,
-    check_the_epochs_are_stored_and_shown,
-    check_the_retrain_button_asks_the_job,
-)
-
 from apptest import app, arr, assert_renders, assert_sliders_change_figures, charts, csv_buttons
 from core.results import load_cell
 from core.store import ModelStore
@@ -37,27 +29,3 @@ def test_the_filters_page_shows_the_same_firing_frequencies_as_the_unit_explorer
     hist = load_cell(ModelStore(tiny_cache), 0.0, 0.0).arrays["unit_hist"]
     counts = hist.sum(axis=1) / 200
     assert all(shown[u] == counts[u] for u in shown)  # the exact counts / n, not float32 noise
-
-
-# ------------------------------------------------------------ watch it learn (issue 12, part 2)
-FINAL_TITLE = "What each of the 196 hidden units looks for"
-
-
-def test_the_filters_page_shows_the_stored_epochs(tiny_cache, monkeypatch):
-    check_the_epochs_are_stored_and_shown(tiny_cache, monkeypatch, "filters", FINAL_TITLE)
-
-
-def test_play_steps_the_filters_through_the_epochs(tiny_cache, monkeypatch):
-    check_play_steps_through_the_epochs(tiny_cache, monkeypatch, "filters", FINAL_TITLE)
-
-
-def test_a_model_without_snapshots_says_so_on_the_filters_page(tiny_cache, tmp_path, monkeypatch):
-    check_an_old_entry_says_so(tiny_cache, tmp_path, monkeypatch, "filters")
-
-
-def test_the_filters_pages_retrain_button_asks_the_job(tiny_cache, tmp_path, monkeypatch, fake_popen):
-    check_the_retrain_button_asks_the_job(tiny_cache, tmp_path, monkeypatch, fake_popen, "filters")
-
-
-def test_damaged_snapshots_are_not_shown_on_the_filters_page(tiny_cache, tmp_path, monkeypatch):
-    check_damaged_snapshots_say_so(tiny_cache, tmp_path, monkeypatch, "filters")

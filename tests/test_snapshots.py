@@ -345,16 +345,25 @@ def _picture(at) -> str:
     return charts(at)[0]["data"][0]["source"]
 
 
-def check_the_epochs_are_stored_and_shown(cache, monkeypatch, page: str, final_title: str) -> None:
+# the pages that show the epochs, and their figure's title for the final model (the page as before)
+EPOCH_PAGES = {
+    "filters": "What each of the 196 hidden units looks for",
+    "reconstructions": "How the network redraws test digits from their codes",
+}
+
+
+@pytest.mark.parametrize("page", EPOCH_PAGES)
+def test_the_page_shows_the_stored_epochs(tiny_cache, monkeypatch, page):
     """The slider offers the epochs the trainer kept, opens on the last (the page as before), and shows each."""
-    at = app(cache, monkeypatch, page=page)
+    final_title = EPOCH_PAGES[page]
+    at = app(tiny_cache, monkeypatch, page=page)
     assert not at.exception and not at.error
     slider = at.select_slider(key="epoch")
     assert slider.options == ["before training", "epoch 1", "epoch 2 (last)"]
     assert slider.value == 2 and not slider.disabled
     assert _title(at).startswith(final_title)
     final = _picture(at)
-    view = load_cell(ModelStore(cache), 0.0, 0.0)
+    view = load_cell(ModelStore(tiny_cache), 0.0, 0.0)
     build = look.filters_at if page == "filters" else look.reconstructions_at
     for epoch, title in ((0, "Before training"), (1, "After 1 epoch of 2")):
         at.select_slider(key="epoch").set_value(epoch).run()
@@ -366,10 +375,12 @@ def check_the_epochs_are_stored_and_shown(cache, monkeypatch, page: str, final_t
     assert _title(at).startswith(final_title) and _picture(at) == final
 
 
-def check_play_steps_through_the_epochs(cache, monkeypatch, page: str, final_title: str) -> None:
+@pytest.mark.parametrize("page", EPOCH_PAGES)
+def test_play_steps_the_page_through_the_epochs(tiny_cache, monkeypatch, page):
     """Play starts from the first epoch, steps one epoch per tick, and stops on the last (the page as before)."""
+    final_title = EPOCH_PAGES[page]
     monkeypatch.setattr(epochs_mod, "EPOCH_SECONDS", 0.2)
-    at = app(cache, monkeypatch, page=page)
+    at = app(tiny_cache, monkeypatch, page=page)
     at.button(key="epoch-play").click().run()
     assert at.select_slider(key="epoch").value == 0 and at.select_slider(key="epoch").disabled
     assert [b.key for b in at.main.button if b.key.startswith("epoch-")] == ["epoch-stop"]
@@ -385,7 +396,8 @@ def check_play_steps_through_the_epochs(cache, monkeypatch, page: str, final_tit
     assert [b.key for b in at.main.button if b.key.startswith("epoch-")] == ["epoch-play"]
 
 
-def check_an_old_entry_says_so(tiny_cache, tmp_path, monkeypatch, page: str) -> None:
+@pytest.mark.parametrize("page", EPOCH_PAGES)
+def test_a_model_without_snapshots_says_so_on_the_page(tiny_cache, tmp_path, monkeypatch, page):
     """An entry trained before snapshots: one line says so, the figure is the final model's, a button retrains it;
     in presenter mode the line stays and the button goes."""
     root = old_style_cache(tiny_cache, tmp_path / "cache")
@@ -399,7 +411,8 @@ def check_an_old_entry_says_so(tiny_cache, tmp_path, monkeypatch, page: str) -> 
     assert "job-retrain" not in [b.key for b in at.main.button]
 
 
-def check_the_retrain_button_asks_the_job(tiny_cache, tmp_path, monkeypatch, fake_popen, page: str) -> None:
+@pytest.mark.parametrize("page", EPOCH_PAGES)
+def test_the_page_s_retrain_button_asks_the_job(tiny_cache, tmp_path, monkeypatch, fake_popen, page):
     """The button hands the cell to the job as a retrain, with its entry's own training config, and starts the job
     (this cell first) when none runs; the page then says it is retraining instead of offering the button again."""
     root = old_style_cache(tiny_cache, tmp_path / "cache")
@@ -418,7 +431,8 @@ def check_the_retrain_button_asks_the_job(tiny_cache, tmp_path, monkeypatch, fak
     assert "job-retrain" not in [b.key for b in at.main.button]
 
 
-def check_damaged_snapshots_say_so(tiny_cache, tmp_path, monkeypatch, page: str) -> None:
+@pytest.mark.parametrize("page", EPOCH_PAGES)
+def test_damaged_snapshots_are_not_shown_on_the_page(tiny_cache, tmp_path, monkeypatch, page):
     root = tmp_path / "cache"
     shutil.copytree(tiny_cache, root, ignore=shutil.ignore_patterns(".*"))
     entry = scan(ModelStore(root))[(0.0, 0.0)].entry

@@ -48,29 +48,24 @@
           (fig.layout && fig.layout.meta && fig.layout.meta.glide)) {
         return react.apply(this, arguments);
       }
-      let now = null;
+      let sent = null; // the figure handed over, as text (also kept: Plotly fills in ranges when it draws)
       try {
-        if (gd._fullLayout && gd.__saeShown && sameChart(fig, gd)) {
-          now = text(fig);
-          if (now === gd.__saeShown || now === gd.__saeSent) {
-            // keep the size the caller gave (equal to the one drawn): Streamlit reads it back from the chart
-            // and would otherwise hand the figure over again, and again
-            for (const k of SET_BY_CHART) {
-              if (fig.layout && fig.layout[k] !== undefined && gd.layout) gd.layout[k] = fig.layout[k];
-            }
-            R.skipped += 1;
-            return Promise.resolve(gd);
+        sent = text(fig);
+        if (gd._fullLayout && gd.__saeShown && sameChart(fig, gd) &&
+            (sent === gd.__saeShown || sent === gd.__saeSent)) {
+          // keep the size the caller gave (equal to the one drawn): Streamlit reads it back from the chart
+          // and would otherwise hand the figure over again, and again
+          for (const k of SET_BY_CHART) {
+            if (fig.layout && fig.layout[k] !== undefined && gd.layout) gd.layout[k] = fig.layout[k];
           }
+          R.skipped += 1;
+          return Promise.resolve(gd);
         }
       } catch (err) {
-        now = null;
+        sent = null;
       }
       gd.__saeShown = null;
-      try {
-        gd.__saeSent = text(fig);
-      } catch (err) {
-        gd.__saeSent = null;
-      }
+      gd.__saeSent = sent !== null && sent.length <= MAX_CHARS ? sent : null;
       const out = react.apply(this, arguments);
       const remember = () => {
         // what is on screen now: the figure as Plotly holds it after drawing (it fills in ranges)
