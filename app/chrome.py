@@ -8,10 +8,13 @@ larger in presenter mode, and during the animation with the animated λ written 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -210,3 +213,44 @@ def test_set():
     except DataError:
         return None
     return data.x_test, data.y_test
+
+
+SPRITE_KEY = "sae-digit-sprite"  # the hidden container of the test digits' picture (digit_hover.js finds it)
+SPRITE_COLS = 50  # digits a row: 50 x 28 = 1,400 px, under Streamlit's widest image (1,460 px; wider is scaled)
+DIGIT_HOVER = (Path(__file__).parent / "presentation" / "digit_hover.js").read_text()
+
+
+@st.cache_resource(show_spinner=False)
+def _digit_sprite() -> tuple[bytes, int] | None:
+    """(PNG of every local test digit, their side in pixels), or None without a local MNIST file."""
+    from app.presentation.images import digit_sprite
+
+    test = test_set()
+    if test is None:
+        return None
+    return digit_sprite(test[0], SPRITE_COLS), int(test[0].shape[1])
+
+
+def digit_hover(labels) -> None:
+    """Let the t-SNE maps on this page show the digit under the pointer (call after the maps are drawn).
+
+    labels: the maps' digit labels, point i being test image i. Only when the local test set is the one the
+    maps were made of (the same labels, in order) does the page get its picture: one PNG of every test
+    digit in a hidden container, fetched once by the browser, and the script that cuts the digit under
+    the pointer out of it (presentation/digit_hover.js). Otherwise the maps' hover says digit and index only.
+    """
+    test = test_set()
+    if test is None or len(test[1]) != len(labels) or not np.array_equal(test[1], labels):
+        return
+    sprite = _digit_sprite()
+    if sprite is None:
+        return
+    png, side = sprite
+    geometry = json.dumps({"cols": SPRITE_COLS, "side": side, "n": len(labels)})
+    with st.container(key=SPRITE_KEY):
+        st.html(
+            f"<style>.st-key-{SPRITE_KEY} {{display: none;}}</style>"
+            f"<script>window.__saeDigitSprite = {geometry};\n{DIGIT_HOVER}</script>",
+            unsafe_allow_javascript=True,
+        )
+        st.image(png, output_format="PNG")

@@ -39,6 +39,7 @@ TABLE = (
     SessionKey("lambda_a", "the selected model's λ_a (sidebar slider)", url="lambda_a", keep=True),
     SessionKey("readiness_map", "the sidebar's map of the grid (a click chooses that model)"),
     SessionKey("sae-scripts", "the hidden container of the page's own scripts (app/scripts.py)"),
+    SessionKey("sae-digit-sprite", "the hidden container of the test digits' picture, for the maps' hover"),
     # presenter tools
     SessionKey("present", "presenter mode (switch)", url="present", keep=True),
     SessionKey("tour", "the guided tour's step, 0 when off", url="tour"),

@@ -76,7 +76,7 @@ def cell_map(cache, cell, space: str) -> np.ndarray:
 def test_the_first_map_of_a_session_is_drawn_as_computed(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch, page=PAGE)
     for fig, space in zip(charts(at), ("raw", "normalised")):
-        assert not fig.get("frames") and "meta" not in fig["layout"]
+        assert not fig.get("frames") and "glide" not in fig["layout"]["meta"]
         np.testing.assert_allclose(frame_points(fig, None), cell_map(tiny_cache, (0.0, 0.0), space), atol=1e-6)
     assert not [c for c in texts(at.caption) if "glides" in c]
     assert any("__saeGlide" in h.proto.body for h in at.get("html")), "the page carries the script that glides"
@@ -183,3 +183,36 @@ def test_play_on_the_tsne_page_glides_at_every_step(tiny_cache, monkeypatch):
     at.session_state["_anim"] = at.session_state["_anim"] | {"last": time.monotonic() - presenter.ANIMATION_SECONDS}
     at.run()
     assert at.session_state["lambda_a"] == 1e-3
+
+
+def _local_mnist(monkeypatch, dataset) -> None:
+    """The dashboard's local test set (chrome.test_set) is `dataset`'s, as if read from $MNIST_PATH."""
+    import core.data
+
+    monkeypatch.setattr(core.data, "resolve_source", lambda path=None: core.data.Path("/local/mnist.npz"))
+    monkeypatch.setattr(core.data, "load_mnist", lambda path=None: dataset)
+
+
+def test_the_maps_show_the_digit_under_the_pointer_when_the_local_test_set_is_theirs(tiny_cache, monkeypatch):
+    from conftest import make_data
+
+    data = make_data()  # the tiny cache's own data: its maps are of these test digits, in this order
+    _local_mnist(monkeypatch, data)
+    at = app(tiny_cache, monkeypatch, page=PAGE)
+    for fig in charts(at)[:2]:
+        assert fig["layout"]["meta"]["hover_digits"] is True  # the script attaches to these charts only
+    html = [h.proto.body for h in at.get("html") if "__saeDigitSprite" in h.proto.body]
+    assert len(html) == 1
+    geometry = json.loads(html[0].split("window.__saeDigitSprite = ", 1)[1].split(";", 1)[0])
+    assert geometry == {"cols": 50, "side": 28, "n": len(data.y_test)}
+    assert len(at.get("image")) == 1  # the picture of every test digit (its pixels: test_presentation_images)
+
+
+def test_the_maps_show_no_digit_picture_from_another_test_set(tiny_cache, monkeypatch):
+    from conftest import make_data
+
+    _local_mnist(monkeypatch, make_data(seed=1))  # another test set: its digit i is not the map's point i
+    at = app(tiny_cache, monkeypatch, page=PAGE)
+    assert not [h for h in at.get("html") if "__saeDigitSprite" in h.proto.body]
+    assert not at.get("image")
+    assert not at.exception

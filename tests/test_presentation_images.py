@@ -299,3 +299,24 @@ def test_builders_take_the_pages_options_instead_of_pages_editing_figures():
     x = np.zeros((2, 28, 28))
     recon = images.reconstruction_grid(x, np.zeros((2, 196)), np.zeros((2, 196)), x, np.arange(2), title="B: model")
     assert recon.layout.title.text == "B: model"
+
+
+def test_digit_sprite_holds_every_digit_in_its_place():
+    rng = np.random.default_rng(3)
+    x = rng.random((23, 28, 28)).astype(np.float32)  # 23 digits, 5 a row: the last row has 2 and 3 black places
+    decoded = Image.open(io.BytesIO(images.digit_sprite(x, cols=5)))
+    assert decoded.mode == "L" and decoded.size == (5 * 28, 5 * 28)
+    grid = np.asarray(decoded)
+    for i in (0, 4, 5, 13, 22):
+        r, c = divmod(i, 5)
+        np.testing.assert_array_equal(grid[r * 28 : (r + 1) * 28, c * 28 : (c + 1) * 28], np.rint(x[i] * 255))
+    assert not grid[4 * 28 :, 3 * 28 :].any()  # after the last digit: black
+
+
+def test_digit_sprite_of_mnist_fits_streamlits_widest_image():
+    # Streamlit scales down a picture wider than 1,460 px: the browser would cut the wrong pixels
+    from app.chrome import SPRITE_COLS
+
+    png = images.digit_sprite(np.zeros((10_000, 28, 28)), cols=SPRITE_COLS)
+    assert Image.open(io.BytesIO(png)).size == (SPRITE_COLS * 28, 200 * 28)
+    assert SPRITE_COLS * 28 <= 1460

@@ -708,8 +708,8 @@ def _tsne_figure(
         annotations=islands,
         legend=dict(title=dict(text="digit"), itemsizing="constant"),
     )
-    if meta is not None:
-        layout["meta"] = meta
+    # hover_digits: the page's script shows point i's test image beside the label (chrome.digit_hover)
+    layout["meta"] = (meta or {}) | {"hover_digits": True}
     fig = go.Figure(dict(data=traces, layout=layout, frames=frames or []), _validate=False)
     return finish(fig, title, height=height or TSNE_HEIGHT)
 

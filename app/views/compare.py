@@ -70,6 +70,8 @@ def compare() -> None:
             ("compare", show, *cache.identity(view), name), lambda a=a, v=view, n=name: _figure(show, a, v, n)
         )
         chrome.chart(fig, where=where, key=f"compare-{letter}", main=letter == "A")
+    if show == "t-SNE":
+        chrome.digit_hover(view_a.arrays[S.LABELS_TEST])  # the digit under the pointer, as a picture
     st.markdown("**Model B compared with model A:** " + "; ".join(text.differences(view_a.meta, view_b.meta)) + ".")
     st.table(text.comparison_table(view_a.meta, view_b.meta, name_a, name_b), hide_index=True)
     chrome.download(

@@ -107,3 +107,4 @@ chrome.explain(
 )
 chrome.download("Map coordinates (CSV)", lambda: tables.tsne_csv(view), f"tsne_{sel.tag}.csv")
 st.html(f"<script>{motion.SCRIPT}</script>", unsafe_allow_javascript=True)  # the glide, in the browser
+chrome.digit_hover(view.arrays[S.LABELS_TEST])  # the digit under the pointer, as a picture
