@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.presentation.style import use_template
+from app.presentation.style import AXIS_BAND, AXIS_BAND_PRESENTING, use_template
 from app.selection import presenting
 
 use_template()  # after Streamlit's import, which sets its own default template
@@ -86,6 +86,8 @@ def _size(fig: go.Figure) -> None:
         legend_font_size=PRESENTER_FONT,
         hoverlabel_font_size=PRESENTER_FONT,
     )
+    if fig.layout.margin.b == AXIS_BAND:  # the tick labels below the plot grow with the text
+        fig.layout.margin.b = AXIS_BAND_PRESENTING
     for ann in fig.layout.annotations:  # subplot titles and labels that set their own size
         if ann.font.size is not None and ann.font.size < PRESENTER_FONT:
             ann.font.size = PRESENTER_FONT

@@ -35,8 +35,9 @@ PAGE_CSS = (
 PRESENTER_CSS = PAGE_CSS + (
     "<style>.stMainBlockContainer p, .stMainBlockContainer li {font-size: 1.25rem;}"
     " .stMainBlockContainer h1 {font-size: 2.2rem;}"
+    " .stMainBlockContainer .sae-legend {font-size: 1.15rem;}"
     " [data-testid='stMetricLabel'] p {font-size: 1.05rem; white-space: normal;}"
-    " [data-testid='stMetricValue'] {font-size: 2rem;}</style>"
+    " [data-testid='stMetricValue'], [data-testid='stMetricValue'] p {font-size: 2.4rem;}</style>"
 )
 
 

@@ -92,3 +92,28 @@ def test_the_chart_code_starts_loading_before_the_first_chart_and_loads_once(ser
     box = page.locator(".st-key-sae-scripts").first
     assert box.count() == 1 and box.bounding_box() is None
     page.close()
+
+
+# every figure of the page with margins given: (sent, drawn) top and bottom, where Plotly drew them
+MARGINS = f"""() => [...document.querySelectorAll('{MAIN} .js-plotly-plot')].map(gd => {{
+  const m = gd.layout.margin || {{}}, s = gd._fullLayout._size;
+  return {{title: (gd.layout.title || {{}}).text, t: [m.t, Math.round(s.t)], b: [m.b, Math.round(s.b)],
+           r: [m.r, Math.round(s.r)]}}; }})"""
+
+
+@pytest.mark.parametrize("present", ["", "&present=1"])
+def test_figures_are_drawn_in_the_margins_they_were_sent_with(server, chromium, present):
+    """A legend or axis that needs more room than its figure's margin makes Plotly grow the margin and draw the
+    whole figure again (about half of a redraw's time). Every margin the dashboard sets holds what is in it."""
+    checked = 0
+    for page_name in ("", "tsne", "clusters", "units"):
+        page, errors = open_page(chromium, f"{server}/{page_name}?lambda_k=0&lambda_a=0{present}")
+        for fig in page.evaluate(MARGINS):
+            for side in ("t", "b", "r"):
+                sent, drawn = fig[side]
+                if sent is not None:
+                    checked += 1
+                    assert drawn == sent, (page_name or "overview", fig["title"], side, sent, drawn)
+        assert not errors, errors
+        page.close()
+    assert checked >= 12

@@ -115,7 +115,7 @@ def test_a_plain_map_sets_its_ranges_as_a_glide_from_it_starts():
     (x0, x1), (y0, y1) = motion.map_range(emb.astype(np.float32))
     assert tuple(fig.layout.xaxis.range) == pytest.approx((x0, x1))
     assert tuple(fig.layout.yaxis.range) == pytest.approx((y0, y1))
-    assert not fig.frames and fig.layout.meta is None
+    assert not fig.frames and "glide" not in fig.layout.meta
 
 
 def glide_figure(n: int = N):

@@ -102,3 +102,21 @@ def test_seed_replicates_show_as_a_band_and_never_replace_the_model(tiny_cache, 
     bands = [t for t in loss["data"] if t.get("fill") == "tonexty"]
     assert len(bands) == 2 and bands[1]["name"] == "spread over 3 seeds (min–max)"
     assert any("3 different random starts" in m.value for m in at.markdown)
+
+
+def test_the_lambda_figures_share_one_legend_line_above_them(tiny_cache, monkeypatch):
+    """Plotly's legend had only its plot's width and wrapped onto three rows; one line of the page says it."""
+    for query in ({}, {"present": "1"}):
+        at = app(tiny_cache, monkeypatch, query)
+        sweeps = [f for f in charts(at) if f["layout"]["title"]["text"].startswith(("Error and loss", "Density of"))]
+        assert len(sweeps) == 4
+        for fig in sweeps:
+            assert fig["layout"]["showlegend"] is False
+            names = {t.get("name") for t in fig["data"]}
+            assert {"training set", "test set"} <= names  # the lines the line names, drawn as before
+        legends = [h.proto.body for h in at.get("html") if 'class="sae-legend"' in h.proto.body]
+        assert len(legends) == 2  # one above each pair
+        for body in legends:
+            for label in ("training set", "test set", "selected model"):
+                assert label in body
+            assert "seeds" not in body  # the tiny cache has one seed per model: no band to name

@@ -652,6 +652,7 @@ def test_every_builder_is_in_every_figure():
         "lambda_tick",
         "silhouette_sentence",
         "silhouette_x_range",
+        "sweep_legend",  # not a figure: the HTML line above two of them
     }
 
 
@@ -717,3 +718,22 @@ def test_every_builder_takes_a_height():
         loss.layout.height == 460
         and charts.loss_vs_lambda(make_rows(), "lambda_k", 0.0).layout.height == charts.SWEEP_HEIGHT
     )
+
+
+def test_the_sweep_legend_names_each_line_in_its_own_colour_and_the_seed_band_only_with_seeds():
+    one, five = charts.sweep_legend(1), charts.sweep_legend(5)
+    for html in (one, five):
+        assert html.index("training set") < html.index("test set") < html.index("selected model")
+        assert style.BLUE in html.split("training set")[0] and style.VERMILLION in html.split("training set")[1]
+        assert "dashed" in html.split("training set")[1].split("test set")[0]  # the test line is dashed, as drawn
+    assert "seeds" not in one and "spread over 5 seeds (min–max)" in five
+
+
+def test_a_sweep_without_its_legend_keeps_no_room_for_it():
+    rows = [{"lambda_k": k, "lambda_a": 0.0, "mse_test": 0.01, "mse_train": 0.01, "loss_test": 0.02,
+             "loss_train": 0.02, "density_test": 0.3, "density_train": 0.3} for k in (0.0, 1e-4)]  # fmt: skip
+    for build in (charts.loss_vs_lambda, charts.density_vs_lambda):
+        with_legend, without = build(rows, "lambda_k", 0.0, 0.0), build(rows, "lambda_k", 0.0, 0.0, legend=False)
+        assert without.layout.showlegend is False and with_legend.layout.showlegend is not False
+        assert with_legend.layout.margin.t - without.layout.margin.t == charts.LEGEND_ROW
+        assert without.layout.margin.b == with_legend.layout.margin.b == style.AXIS_BAND

@@ -24,7 +24,16 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from app.presentation import motion
-from app.presentation.style import BLUE, DIGIT_COLORS, MEAN_LINE, ORANGE, VERMILLION, finish, note
+from app.presentation.style import (
+    AXIS_BAND,
+    BLUE,
+    DIGIT_COLORS,
+    MEAN_LINE,
+    ORANGE,
+    VERMILLION,
+    finish,
+    note,
+)
 from app.presentation.text import fmt
 from core.analysis import BOX_COLUMNS
 from core.config import same_lambda
@@ -38,6 +47,7 @@ __all__ = [
     "lambda_tick",
     "loss_vs_lambda",
     "silhouette_panels",
+    "sweep_legend",
     "silhouette_sentence",
     "silhouette_vs_k",
     "silhouette_x_range",
@@ -57,8 +67,12 @@ FRONTIER_LIGHTEST = 0.75  # where the trade-off chart's palette stops along Viri
 OUTLINE = "#222222"  # dark marker outlines: light colours stay visible on white
 ISLAND_LABEL_SIZE = 24  # px: a digit's name on its t-SNE island, larger than any base font (12, or 18 presenting)
 DEFAULT_HEIGHT = 450  # px: Plotly's (and Streamlit's) height of a figure that sets none
-TITLE_BAND, LEGEND_ROW = 48, 30  # px: the title's band at the top, and a legend row below it, at 18 px text
+# px: the title's band at the top, and a legend row below it: a row at 18 px text is 37-39 px tall and
+# Plotly keeps 4 px from it to the plot (measured in Chromium); less, and Plotly grows the top margin and
+# draws the figure a second time
+TITLE_BAND, LEGEND_ROW = 48, 44
 SUBPLOT_TITLE_ROW = 30  # px: a subplot title's row above the plot
+TSNE_LEGEND_BAND = 72  # px right of a t-SNE map for its legend of digits (65 px at 18 px text, measured)
 JARGON = r"\bh/|\|\|?h\|\|?|‖|\bW_?1\b|max\s*\|w\||\bL0\b"  # symbols kept to hover text, never in what people read
 
 
@@ -246,10 +260,22 @@ def _lambda_axis(positions: Sequence[float]) -> dict:
 
 
 def _lambda_title(
-    fig: go.Figure, axis: str, fixed: float, title: str, n: int, height: int | None, below: int = 0
+    fig: go.Figure,
+    axis: str,
+    fixed: float,
+    title: str,
+    n: int,
+    height: int | None,
+    below: int = 0,
+    legend: bool = True,
 ) -> None:
+    """The title of a figure over λ; legend False: none (the page draws `sweep_legend` above it instead)."""
     sym = _sym(_other_axis(axis))
-    finish(fig, f"{title} ({sym} = {fmt(fixed)})", height=height, **_header(height, below=below))
+    header = _header(height, legend_rows=1 if legend else 0, below=below)
+    header["margin"]["b"] = AXIS_BAND
+    if not legend:
+        header |= dict(showlegend=False)
+    finish(fig, f"{title} ({sym} = {fmt(fixed)})", height=height, **header)
     if n == 0:
         note(fig, f"no analysed models with {sym} = {fmt(fixed)} yet")
 
@@ -269,6 +295,7 @@ def loss_vs_lambda(
     *,
     grid_values: Sequence[float] | None = None,
     height: int | None = None,
+    legend: bool = True,
 ) -> go.Figure:
     """Two panels over `axis`, for the grid rows (dicts) whose other lambda is `fixed`, train and test each.
 
@@ -277,6 +304,7 @@ def loss_vs_lambda(
     history_loss_test (the full-pass loss_train, loss_test where a row lacks them, labelled so).
     grid_values: every value of `axis` in the grid, one position each (default: those in rows).
     Both panels share one y scale, logarithmic when the values span more than a decade.
+    legend: False for none (a page showing it beside `density_vs_lambda` draws `sweep_legend` above both).
     """
     _other_axis(axis)
     data = _slice_rows(rows, axis, fixed)
@@ -341,8 +369,40 @@ def loss_vs_lambda(
     layout["yaxis"] |= y
     layout["yaxis2"] |= y
     fig = go.Figure(data=traces, layout=layout)
-    _lambda_title(fig, axis, fixed, "Error and loss", len(data), height, below=SUBPLOT_TITLE_ROW)
+    _lambda_title(fig, axis, fixed, "Error and loss", len(data), height, below=SUBPLOT_TITLE_ROW, legend=legend)
     return fig
+
+
+def sweep_legend(seeds: int = 1) -> str:
+    """The legend of `loss_vs_lambda` and `density_vs_lambda` side by side, as one line of HTML above both.
+
+    Plotly's own legend has only its plot's width (about 240 px in half of a 1280 px page): there it
+    wrapped onto two or three rows, crowded the panels' titles, and made Plotly grow the top margin and
+    draw every figure twice. Text wraps here as the page's does, at the page's size (class sae-legend,
+    enlarged with the rest in presenter mode). seeds > 1: the total loss's band of the seed study too.
+    """
+
+    def line(color: str, dash: str, marker: str) -> str:  # the line and its marker, as Plotly draws them
+        style = "dashed" if dash == "dash" else "solid"
+        glyph = "●" if marker == "circle" else "◆"
+        return (
+            f'<span style="display:inline-block;width:2.1em;border-top:2px {style} {color};position:relative;'
+            f'top:-0.3em;text-align:center;line-height:0"><span style="color:{color};font-size:0.9em">'
+            f"{glyph}</span></span>"
+        )
+
+    ring = '<span style="display:inline-block;width:0.8em;height:0.8em;border:2px solid;border-radius:50%"></span>'
+    band = f'<span style="display:inline-block;width:2.1em;height:0.7em;background:{_rgba(VERMILLION, 0.25)}"></span>'
+    (c1, d1, m1), (c2, d2, m2) = SERIES_STYLE
+    entries = [(line(c1, d1, m1), "training set"), (line(c2, d2, m2), "test set"), (ring, "selected model")]
+    if seeds > 1:
+        entries.append((band, f"spread over {seeds} seeds (min–max)"))
+    items = "".join(
+        f'<span style="display:inline-flex;align-items:center;gap:0.4em;margin-right:1.1em;white-space:nowrap">'
+        f"{mark}{label}</span>"
+        for mark, label in entries
+    )
+    return f'<div class="sae-legend" style="line-height:1.9">{items}</div>'
 
 
 def _seed_bands(data: Sequence[Mapping], axis: str, positions, sym: str) -> list[go.Scatter]:
@@ -421,12 +481,14 @@ def density_vs_lambda(
     *,
     grid_values: Sequence[float] | None = None,
     height: int | None = None,
+    legend: bool = True,
 ) -> go.Figure:
     """Density of the code (fraction of non-zero entries) on the training and test sets vs `axis`.
 
     rows: the grid's results (dicts with density_test, and density_train where known: rows without it
     draw the test set alone). The right axis reads the same heights as sparsity = 1 - density.
     grid_values: every value of `axis` in the grid, one position each (default: those in rows).
+    legend: False for none (see `loss_vs_lambda`).
     """
     _other_axis(axis)
     data = _slice_rows(rows, axis, fixed)
@@ -465,7 +527,7 @@ def density_vs_lambda(
             ),
         ),
     )
-    _lambda_title(fig, axis, fixed, "Density of the code", len(data), height or SWEEP_HEIGHT)
+    _lambda_title(fig, axis, fixed, "Density of the code", len(data), height or SWEEP_HEIGHT, legend=legend)
     return fig
 
 
@@ -700,11 +762,12 @@ def _tsne_figure(
                 )
             )
     # t-SNE coordinates have no unit and no meaningful scale: hide the ticks; the map fills its panel
-    axis = dict(title=dict(text=""), showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    # and no room kept for them (automargin), which would grow the margins and draw the map a second time
+    axis = dict(title=dict(text=""), showticklabels=False, ticks="", showgrid=False, zeroline=False, automargin=False)
     layout = dict(
         xaxis=axis | dict(range=list(ranges[0])),
         yaxis=axis | dict(range=list(ranges[1])),
-        margin=dict(l=8, r=8, b=8, t=TITLE_BAND + 8),
+        margin=dict(l=8, r=TSNE_LEGEND_BAND, b=8, t=TITLE_BAND + 8),
         annotations=islands,
         legend=dict(title=dict(text="digit"), itemsizing="constant"),
     )

@@ -13,6 +13,7 @@ sel = selection.this_run()
 view = guards.require_view(sel)
 m, h = view.meta, view.history
 g, token = cache.grid(), cache.token()
+seeds = max((r.get("seeds", 1) for r in cache.rows()), default=1)
 
 
 def lambda_figures(axis: str, main: bool) -> None:
@@ -20,11 +21,14 @@ def lambda_figures(axis: str, main: bool) -> None:
     fixed = sel.lambda_a if axis == "lambda_k" else sel.lambda_k
     selected = sel.lambda_k if axis == "lambda_k" else sel.lambda_a
     values = g.lambda_k if axis == "lambda_k" else g.lambda_a
+    st.html(charts.sweep_legend(seeds))  # both figures' legend, one line above them (none inside)
     left, right = st.columns(2)
     for where, builder in ((left, charts.loss_vs_lambda), (right, charts.density_vs_lambda)):
         fig = chrome.figure(
             ("overview", builder.__name__, axis, fixed, selected, values, token),
-            lambda b=builder: b(cache.rows(), axis, fixed, selected, grid_values=values, height=None if main else 460),
+            lambda b=builder: b(
+                cache.rows(), axis, fixed, selected, grid_values=values, height=None if main else 460, legend=False
+            ),
         )
         chrome.chart(fig, where=where, main=main and where is left)
 
@@ -45,7 +49,6 @@ st.markdown(
 )
 st.subheader(f"Against λ_a (activity penalty), at λ_k = {text.fmt(sel.lambda_k)}")
 lambda_figures("lambda_a", main=False)
-seeds = max((r.get("seeds", 1) for r in cache.rows()), default=1)
 chrome.explain(
     "Small zig-zags come from early stopping, which ends each training run at a slightly different point."
     + (
