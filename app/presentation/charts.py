@@ -31,6 +31,7 @@ from app.presentation.style import (
     MEAN_LINE,
     ORANGE,
     VERMILLION,
+    figure,
     finish,
     note,
 )
@@ -134,9 +135,10 @@ def _number(row: Mapping, key: str) -> float | None:
     return None if math.isnan(v) else v
 
 
-def _selected_trace(x: float, ys: Sequence[float], lam: float, sym: str, **trace) -> go.Scatter:
-    """A ring around the selected model's point on every curve (one legend entry)."""
-    return go.Scatter(
+def _selected_trace(x: float, ys: Sequence[float], lam: float, sym: str, **trace) -> dict:
+    """A ring around the selected model's point on every curve (one legend entry), as a trace dict."""
+    return dict(
+        type="scatter",
         x=[x] * len(ys),
         y=list(ys),
         mode="markers",
@@ -148,8 +150,8 @@ def _selected_trace(x: float, ys: Sequence[float], lam: float, sym: str, **trace
     )
 
 
-def _line_traces(series: Sequence, hover: str, size: int = 8, **trace) -> list[go.Scatter]:
-    """Two lines+markers traces in SERIES_STYLE; series: (x, y, name) or (x, y, name, options) each, or None.
+def _line_traces(series: Sequence, hover: str, size: int = 8, **trace) -> list[dict]:
+    """Two lines+markers trace dicts in SERIES_STYLE; series: (x, y, name) or (x, y, name, options) each, or None.
 
     None: a series not drawn (the other keeps its style). hover: what the tooltip says below the series'
     name (a Plotly template); trace: Scatter options of both; options: of that series alone.
@@ -160,13 +162,14 @@ def _line_traces(series: Sequence, hover: str, size: int = 8, **trace) -> list[g
             continue
         x, y, name, *more = s
         options = dict(
+            type="scatter",
             mode="lines+markers",
             name=name,
             line=dict(color=color, dash=dash),
             marker=dict(symbol=symbol, size=size, color=color),
             hovertemplate=f"{name}<br>{hover}<extra></extra>",
         )
-        out.append(go.Scatter(x=list(x), y=list(y), **(options | trace | (more[0] if more else {}))))
+        out.append(options | dict(x=list(x), y=list(y)) | trace | (more[0] if more else {}))
     return out
 
 
@@ -184,10 +187,7 @@ def _header(height: int | None, legend_rows: int = 1, below: int = 0) -> dict:
     height: the figure's (None: DEFAULT_HEIGHT).
     """
     return dict(
-        title_yref="container",
-        title_y=1.0,
-        title_yanchor="top",
-        title_pad_t=12,
+        title=dict(yref="container", y=1.0, yanchor="top", pad=dict(t=12)),
         legend=dict(
             orientation="h",
             yref="container",
@@ -259,8 +259,9 @@ def _lambda_axis(positions: Sequence[float]) -> dict:
     )
 
 
-def _lambda_title(
-    fig: go.Figure,
+def _lambda_figure(
+    traces: list[dict],
+    layout: dict,
     axis: str,
     fixed: float,
     title: str,
@@ -268,16 +269,18 @@ def _lambda_title(
     height: int | None,
     below: int = 0,
     legend: bool = True,
-) -> None:
-    """The title of a figure over λ; legend False: none (the page draws `sweep_legend` above it instead)."""
+) -> go.Figure:
+    """A figure over λ from its trace and layout dicts, titled; legend False: none (the page draws
+    `sweep_legend` above it instead). Built by `style.figure`, without Plotly's validation."""
     sym = _sym(_other_axis(axis))
     header = _header(height, legend_rows=1 if legend else 0, below=below)
     header["margin"]["b"] = AXIS_BAND
     if not legend:
         header |= dict(showlegend=False)
-    finish(fig, f"{title} ({sym} = {fmt(fixed)})", height=height, **header)
+    fig = figure(traces, layout, f"{title} ({sym} = {fmt(fixed)})", height=height, **header)
     if n == 0:
         note(fig, f"no analysed models with {sym} = {fmt(fixed)} yet")
+    return fig
 
 
 # ------------------------------------------------- 1-2. sweeps over lambda
@@ -341,7 +344,7 @@ def loss_vs_lambda(
     if keras:
         bands = _seed_bands(data, axis, positions, sym)
         traces = bands + traces  # drawn first: under the lines
-        values += [v for b in bands for v in b.y if v is not None]
+        values += [v for b in bands for v in b["y"] if v is not None]
     sel = _selected_row(data, axis, selected)
     if sel is not None:
         lam = float(sel[axis])
@@ -368,9 +371,9 @@ def loss_vs_lambda(
     layout["xaxis2"]["title"] = dict(text=LAMBDA_TITLES[axis])
     layout["yaxis"] |= y
     layout["yaxis2"] |= y
-    fig = go.Figure(data=traces, layout=layout)
-    _lambda_title(fig, axis, fixed, "Error and loss", len(data), height, below=SUBPLOT_TITLE_ROW, legend=legend)
-    return fig
+    return _lambda_figure(
+        traces, layout, axis, fixed, "Error and loss", len(data), height, below=SUBPLOT_TITLE_ROW, legend=legend
+    )
 
 
 def sweep_legend(seeds: int = 1) -> str:
@@ -405,7 +408,7 @@ def sweep_legend(seeds: int = 1) -> str:
     return f'<div class="sae-legend" style="line-height:1.9">{items}</div>'
 
 
-def _seed_bands(data: Sequence[Mapping], axis: str, positions, sym: str) -> list[go.Scatter]:
+def _seed_bands(data: Sequence[Mapping], axis: str, positions, sym: str) -> list[dict]:
     """The seed study's min-max of the original's two losses as bands in the lower panel, where any
     row has more than one seed (`core.results.results_table`'s seeds and history_loss_*_min/_max)."""
     many = [r for r in data if (_number(r, "seeds") or 1) > 1]
@@ -418,10 +421,10 @@ def _seed_bands(data: Sequence[Mapping], axis: str, positions, sym: str) -> list
         pts = [(r, lo, hi) for r in data if (lo := _number(r, lo_key)) is not None and (hi := _number(r, hi_key))]
         x = [_position(positions, float(r[axis])) for r, _, _ in pts]
         seeds = [int(_number(r, "seeds") or 1) for r, _, _ in pts]
-        common = dict(x=x, mode="lines", line=dict(width=0, color=color), xaxis="x2", yaxis="y2", hoverinfo="skip")
-        out.append(go.Scatter(y=[lo for _, lo, _ in pts], showlegend=False, legendgroup="seeds", **common))
+        common = dict(type="scatter", x=x, mode="lines", line=dict(width=0, color=color), xaxis="x2", yaxis="y2")
+        out.append(dict(y=[lo for _, lo, _ in pts], showlegend=False, legendgroup="seeds", hoverinfo="skip", **common))
         out.append(
-            go.Scatter(
+            dict(
                 y=[hi for _, _, hi in pts],
                 fill="tonexty",
                 fillcolor=_rgba(color, 0.18),
@@ -431,7 +434,7 @@ def _seed_bands(data: Sequence[Mapping], axis: str, positions, sym: str) -> list
                 customdata=[[float(r[axis]), s, lo, hi] for (r, lo, hi), s in zip(pts, seeds)],
                 hovertemplate=f"{name}, %{{customdata[1]}} seeds<br>{sym} = %{{customdata[0]:.4g}}<br>"
                 "min %{customdata[2]:.5g}, max %{customdata[3]:.5g}<extra></extra>",
-                **(common | dict(hoverinfo=None)),
+                **common,
             )
         )
     return out
@@ -506,29 +509,27 @@ def density_vs_lambda(
     hover = f"{sym} = %{{customdata[0]:.4g}}<br>density %{{y:.3f}} (sparsity %{{customdata[1]:.3f}})"
     traces = _line_traces(series, hover, cliponaxis=False)  # points at exactly 0 or 1 stay whole
     # the right axis, reversed, reads the same heights as sparsity; an empty trace makes Plotly draw it
-    traces.append(go.Scatter(x=[], y=[], yaxis="y2", showlegend=False, hoverinfo="skip"))
+    traces.append(dict(type="scatter", x=[], y=[], yaxis="y2", showlegend=False, hoverinfo="skip"))
     sel = _selected_row(data, axis, selected)
     if sel is not None:
         lam = float(sel[axis])
         ys = [v for k in ("density_train", "density_test") if (v := _number(sel, k)) is not None]
         traces.append(_selected_trace(_position(positions, lam), ys, lam, sym))
-    fig = go.Figure(
-        data=traces,
-        layout=dict(
-            xaxis=_lambda_axis(positions) | dict(title=dict(text=LAMBDA_TITLES[axis])),
-            yaxis=dict(title=dict(text="density: share of non-zero entries"), range=[0, 1]),
-            yaxis2=dict(
-                title=dict(text="sparsity = 1 − density"),
-                range=[1, 0],
-                overlaying="y",
-                side="right",
-                showgrid=False,
-                zeroline=False,
-            ),
+    layout = dict(
+        xaxis=_lambda_axis(positions) | dict(title=dict(text=LAMBDA_TITLES[axis])),
+        yaxis=dict(title=dict(text="density: share of non-zero entries"), range=[0, 1]),
+        yaxis2=dict(
+            title=dict(text="sparsity = 1 − density"),
+            range=[1, 0],
+            overlaying="y",
+            side="right",
+            showgrid=False,
+            zeroline=False,
         ),
     )
-    _lambda_title(fig, axis, fixed, "Density of the code", len(data), height or SWEEP_HEIGHT, legend=legend)
-    return fig
+    return _lambda_figure(
+        traces, layout, axis, fixed, "Density of the code", len(data), height or SWEEP_HEIGHT, legend=legend
+    )
 
 
 # --------------------------------------------------------------- training
@@ -536,22 +537,27 @@ def density_vs_lambda(
 
 def training_curves(history: Mapping, *, height: int | None = None) -> go.Figure:
     """Train and test total loss per epoch from a history dict ("loss", "val_loss": (n_epochs,) lists)."""
-    fig = go.Figure()
     series = []
     for key, name in (("loss", "train"), ("val_loss", "test")):
         y = [float(v) for v in history.get(key, [])]
         series.append((range(1, len(y) + 1), y, f"{name} loss") if y else None)
-    _two_lines(fig, series, "epoch %{x}<br>%{y:.5g}", size=5)
     n_epochs = int(history["last_epoch"]) + 1 if "last_epoch" in history else len(history.get("loss", []))
-    finish(fig, f"Training curves ({n_epochs} epochs, early stopping on test loss)", height=height, **_header(height))
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
-    fig.update_yaxes(
-        title_text="total loss incl. penalties (log scale)",
-        type="log",
-        exponentformat="e",
-        **_log_ticks([v for s in series if s for v in s[1]]),
+    layout = dict(
+        xaxis=dict(title=dict(text="epoch"), rangemode="tozero"),
+        yaxis=dict(
+            title=dict(text="total loss incl. penalties (log scale)"),
+            type="log",
+            exponentformat="e",
+            **_log_ticks([v for s in series if s for v in s[1]]),
+        ),
     )
-    return fig
+    return figure(
+        _line_traces(series, "epoch %{x}<br>%{y:.5g}", size=5),
+        layout,
+        f"Training curves ({n_epochs} epochs, early stopping on test loss)",
+        height=height,
+        **_header(height),
+    )
 
 
 # ------------------------------------------------------ 5. cosine boxes

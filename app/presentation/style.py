@@ -40,18 +40,38 @@ def use_template() -> None:
 use_template()
 
 
-def finish(fig: go.Figure, title: str, **layout) -> go.Figure:
+def finish(fig: go.Figure, text: str, /, **layout) -> go.Figure:
     """Title and any other layout options in one update; options given as None are left out.
 
     Builders pass the pages' options (height=, margin=) through here, so a page never edits a finished figure.
     The template comes with the figure (Plotly's default, see `use_template`); a figure created under another
-    default gets it here, the slow way.
+    default gets it here, the slow way. text: the title; title= may give the title's other options (a dict).
     """
     if pio.templates.default != TEMPLATE:
         use_template()
         layout["template"] = TEMPLATE
-    fig.update_layout(title=dict(text=title), **{k: v for k, v in layout.items() if v is not None})
+    layout["title"] = (layout.get("title") or {}) | dict(text=text)
+    fig.update_layout(**{k: v for k, v in layout.items() if v is not None})
     return fig
+
+
+def _merged(base: dict, more: dict) -> dict:
+    """base with more's keys set, nested dicts merged key by key (as update_layout does)."""
+    out = dict(base)
+    for k, v in more.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def figure(data: list[dict], layout: dict, text: str, /, **options) -> go.Figure:
+    """A finished figure (as `finish` makes it) from plain trace and layout dicts, built without Plotly
+    checking every property: about 1 ms against 7-10 ms for update_layout on an overview figure (the
+    overview's first visit of a model builds four). text: the title; options: as for `finish`."""
+    more = {k: v for k, v in options.items() if v is not None}
+    more["title"] = (more.get("title") or {}) | dict(text=text)
+    if pio.templates.default != TEMPLATE:
+        use_template()
+    return go.Figure(dict(data=list(data), layout=_merged(layout, more)), _validate=False)
 
 
 def note(fig: go.Figure, text: str) -> None:
