@@ -1015,42 +1015,41 @@ def unit_activation_histogram(
     n_active = int(hist.sum())
     n_zero = n_images - n_active
     share = n_zero / n_images if n_images else 0.0
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
+    traces = [
+        dict(
+            type="bar",
             x=["silent"],
             y=[n_zero],
             name=f"silent: {n_zero:,} images",
-            marker_color="#BBBBBB",
+            marker=dict(color="#BBBBBB"),
             hovertemplate="silent (h = 0) on %{y:,} test images<extra></extra>",
             xaxis="x",
             yaxis="y",
         )
-    )
+    ]
     if n_active and hist_max > 0:
         edges = np.linspace(0.0, float(hist_max), len(hist) + 1)
-        fig.add_trace(
-            go.Bar(
+        traces.append(
+            dict(
+                type="bar",
                 x=(edges[:-1] + edges[1:]) / 2,
-                y=hist,
+                y=np.asarray(hist),
                 width=np.diff(edges),
                 customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                 name=f"active: {n_active:,} images",
-                marker_color=BLUE,
+                marker=dict(color=BLUE),
                 hovertemplate="h in (%{customdata[0]:.3g}, %{customdata[1]:.3g}]: %{y} images<extra></extra>",
                 xaxis="x2",
                 yaxis="y2",
             )
         )
     frac = n_active / n_images if n_images else 0.0
-    finish(
-        fig,
-        f"Unit {unit} fires on {frac:.1%} of the {n_images:,} test images",
+    layout = dict(
         # the silent bar's panel has headroom for its label; the histogram has its own scale
-        xaxis=dict(domain=[0, 0.13], title_text="", fixedrange=True),
+        xaxis=dict(domain=[0, 0.13], title=dict(text=""), fixedrange=True),
         yaxis=dict(range=[0, max(n_images, 1) * 1.45], showticklabels=False, showgrid=False, fixedrange=True),
-        xaxis2=dict(domain=[0.34, 1], title_text=f"activation when it fires ({n_active:,} images)"),
-        yaxis2=dict(title_text="images", anchor="x2", rangemode="tozero"),
+        xaxis2=dict(domain=[0.34, 1], title=dict(text=f"activation when it fires ({n_active:,} images)")),
+        yaxis2=dict(title=dict(text="images"), anchor="x2", rangemode="tozero"),
         annotations=[
             dict(
                 x="silent",
@@ -1065,9 +1064,8 @@ def unit_activation_histogram(
         ],
         bargap=0.05,
         showlegend=False,
-        height=height,
     )
-    return fig
+    return figure(traces, layout, f"Unit {unit} fires on {frac:.1%} of the {n_images:,} test images", height=height)
 
 
 def unit_digit_bars(label_frequency: np.ndarray, unit: int, *, height: int | None = None) -> go.Figure:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from app.presentation.style import BLUE, GREYS, VERMILLION, finish, note
+from app.presentation.style import BLUE, GREYS, VERMILLION, figure, note
 
 __all__ = ["digit_sprite", "digit_tiles", "filter_grid", "reconstruction_grid", "unit_filter"]
 
@@ -104,7 +104,7 @@ def digit_sprite(images: np.ndarray, cols: int) -> bytes:
 def _picture(z: np.ndarray, lo: float, hi: float, **kwargs) -> dict:
     """The mosaic z as one image trace, pixel (row i, col j) centred at (x=j, y=i); no hover unless kwargs give one.
 
-    Traces are plain dicts: go.Figure validates them once, where graph objects would be copied again.
+    Traces are plain dicts: the figure is built from them as they are (`style.figure`).
     """
     # zsmooth=False (plotly's default, spelled out): plotly.js renders the PNG with image-rendering: pixelated
     image = dict(type="image", source=_png(z, lo, hi), x0=0, y0=0, dx=1, dy=1, zsmooth=False, hoverinfo="skip")
@@ -172,7 +172,7 @@ def _image_figure(
     """
     height_px, width_px = shape
     axis = dict(showgrid=False, zeroline=False, autorange=False, visible=visible_axes)
-    fixed = dict(  # given to the constructor: 3-4x cheaper than the same keys in update_layout
+    fixed = dict(  # built as plain dicts (style.figure): Plotly's checks took 5-10 ms a figure
         plot_bgcolor=BACKGROUND,
         hovermode="closest",
         hoverdistance=-1,  # hover and clicks answer anywhere on the picture, from the nearest tile's marker
@@ -180,7 +180,7 @@ def _image_figure(
         yaxis=axis | dict(range=[height_px - 0.5, -0.5], scaleanchor="x", scaleratio=1) | (yaxis or {}),
         shapes=shapes or (),
     )
-    return finish(go.Figure(traces, layout=fixed), title, **layout)
+    return figure(traces, fixed, title, **layout)
 
 
 def _scale_to_max(a: np.ndarray) -> np.ndarray:
