@@ -223,14 +223,11 @@ DIGIT_HOVER = (Path(__file__).parent / "presentation" / "digit_hover.js").read_t
 
 
 @st.cache_resource(show_spinner=False)
-def _digit_sprite() -> tuple[bytes, int] | None:
-    """(PNG of every local test digit, their side in pixels), or None without a local MNIST file."""
+def _digit_sprite() -> bytes:
+    """One PNG of every local test digit (call only with a local MNIST file: `test_set`)."""
     from app.presentation.images import digit_sprite
 
-    test = test_set()
-    if test is None:
-        return None
-    return digit_sprite(test[0], SPRITE_COLS), int(test[0].shape[1])
+    return digit_sprite(test_set()[0], SPRITE_COLS)
 
 
 def digit_hover(labels) -> None:
@@ -244,15 +241,11 @@ def digit_hover(labels) -> None:
     test = test_set()
     if test is None or len(test[1]) != len(labels) or not np.array_equal(test[1], labels):
         return
-    sprite = _digit_sprite()
-    if sprite is None:
-        return
-    png, side = sprite
-    geometry = json.dumps({"cols": SPRITE_COLS, "side": side, "n": len(labels)})
+    geometry = json.dumps({"cols": SPRITE_COLS, "side": int(test[0].shape[1]), "n": len(labels)})
     with st.container(key=SPRITE_KEY):
         st.html(
             f"<style>.st-key-{SPRITE_KEY} {{display: none;}}</style>"
             f"<script>window.__saeDigitSprite = {geometry};\n{DIGIT_HOVER}</script>",
             unsafe_allow_javascript=True,
         )
-        st.image(png, output_format="PNG")
+        st.image(_digit_sprite(), output_format="PNG")

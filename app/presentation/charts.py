@@ -48,10 +48,10 @@ __all__ = [
     "lambda_tick",
     "loss_vs_lambda",
     "silhouette_panels",
-    "sweep_legend",
     "silhouette_sentence",
     "silhouette_vs_k",
     "silhouette_x_range",
+    "sweep_legend",
     "training_curves",
     "tsne_glide",
     "tsne_map",
@@ -779,8 +779,7 @@ def _tsne_figure(
     )
     # hover_digits: the page's script shows point i's test image beside the label (chrome.digit_hover)
     layout["meta"] = (meta or {}) | {"hover_digits": True}
-    fig = go.Figure(dict(data=traces, layout=layout, frames=frames or []), _validate=False)
-    return finish(fig, title, height=height or TSNE_HEIGHT)
+    return figure(traces, layout, title, frames=frames, height=height or TSNE_HEIGHT)
 
 
 # ----------------------------------------------------- 7. K-means silhouettes

@@ -40,6 +40,13 @@ def use_template() -> None:
 use_template()
 
 
+def _options(text: str, options: dict) -> dict:
+    """The layout options of `finish` and `figure`: those given, None left out, the title's text set."""
+    out = {k: v for k, v in options.items() if v is not None}
+    out["title"] = (out.get("title") or {}) | dict(text=text)
+    return out
+
+
 def finish(fig: go.Figure, text: str, /, **layout) -> go.Figure:
     """Title and any other layout options in one update; options given as None are left out.
 
@@ -47,11 +54,11 @@ def finish(fig: go.Figure, text: str, /, **layout) -> go.Figure:
     The template comes with the figure (Plotly's default, see `use_template`); a figure created under another
     default gets it here, the slow way. text: the title; title= may give the title's other options (a dict).
     """
+    layout = _options(text, layout)
     if pio.templates.default != TEMPLATE:
         use_template()
         layout["template"] = TEMPLATE
-    layout["title"] = (layout.get("title") or {}) | dict(text=text)
-    fig.update_layout(**{k: v for k, v in layout.items() if v is not None})
+    fig.update_layout(**layout)
     return fig
 
 
@@ -63,15 +70,14 @@ def _merged(base: dict, more: dict) -> dict:
     return out
 
 
-def figure(data: list[dict], layout: dict, text: str, /, **options) -> go.Figure:
+def figure(data: list[dict], layout: dict, text: str, /, *, frames: list | None = None, **options) -> go.Figure:
     """A finished figure (as `finish` makes it) from plain trace and layout dicts, built without Plotly
     checking every property: about 1 ms against 7-10 ms for update_layout on an overview figure (the
     overview's first visit of a model builds four). text: the title; options: as for `finish`."""
-    more = {k: v for k, v in options.items() if v is not None}
-    more["title"] = (more.get("title") or {}) | dict(text=text)
     if pio.templates.default != TEMPLATE:
         use_template()
-    return go.Figure(dict(data=list(data), layout=_merged(layout, more)), _validate=False)
+    spec = dict(data=list(data), layout=_merged(layout, _options(text, options)), frames=frames or [])
+    return go.Figure(spec, _validate=False)
 
 
 def note(fig: go.Figure, text: str) -> None:
