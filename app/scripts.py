@@ -4,7 +4,9 @@
   server has run most of the first page; this starts loading it at once, so that the browser reads it
   while the server still works (`PRELOAD`, about a second sooner on the first page).
 * redraw.js: Streamlit draws each new figure a second time with the same content; the script skips
-  that second Plotly drawing (20-60 ms per figure on the development machine).
+  that second Plotly drawing (20-60 ms per figure on the development machine). It also draws a move's
+  new figures one per frame, the first in sight at once, the others in sight next and those below the
+  fold last, so that the figure a visitor looks at is shown without waiting for the rest.
 
 Both sit in a hidden container at the top of the page: the same element every run, so the browser runs
 them once per tab. A browser without them (or another Streamlit) draws the same, only slower.

@@ -404,3 +404,16 @@ def test_choosing_another_model_moves_the_map_s_ring_without_building_the_map_ag
         at.select_slider(key="lambda_k").set_value(k).run()
         assert dots(at)["chosen"] == [position(at, (k, 0.0))]
     assert len(built) == 1, "the grid's state did not change: the map is the same figure with its ring moved"
+
+
+def test_the_server_runs_no_full_garbage_collection_after_every_run():
+    """Streamlit's default collects every generation after each run: with the figures and arrays a server keeps,
+    95-150 ms holding the GIL per run, while the page's last messages wait to be sent (README, latency)."""
+    import tomllib
+
+    from streamlit import config
+
+    root = Path(__file__).resolve().parent.parent
+    options = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert options["runner"]["postScriptGC"] is False
+    assert "runner.postScriptGC" in config.get_config_options(), "an option this Streamlit knows"

@@ -117,3 +117,71 @@ def test_figures_are_drawn_in_the_margins_they_were_sent_with(server, chromium, 
         assert not errors, errors
         page.close()
     assert checked >= 12
+
+
+# A stand-in for Streamlit's Plotly: react(gd, fig) "draws" by noting the chart and the frame it was drawn
+# in, so that the order and the pacing of the drawings can be read back.
+STAND_IN = """() => {
+  const log = (window.__drawn = []);
+  let frame = 0;
+  (function tick() { frame += 1; requestAnimationFrame(tick); })();
+  window.Plotly = {react: (gd, fig) => { log.push([gd.id, frame]); gd._fullLayout = {}; gd.data = fig.data;
+                                          gd.layout = fig.layout; return Promise.resolve(gd); }};
+}"""
+# charts as a page holds them: `top` px from the top of a 720 px window
+CHARTS = """(tops) => tops.map(([id, top]) => {
+  const gd = document.createElement('div');
+  gd.id = id;
+  gd.style.cssText = `position:absolute;left:0;top:${top}px;width:400px;height:300px`;
+  document.body.appendChild(gd);
+  return id;
+})"""
+# as Streamlit mounts a page's new figures: every chart handed its figure in the same task
+MOUNT = """(ids) => {
+  window.__settled = [];
+  for (const id of ids) {
+    const gd = document.getElementById(id);
+    Plotly.react(gd, {data: [{y: [1, 2, 3], name: id}], layout: {title: {text: id}}})
+      .then(() => window.__settled.push(id));
+  }
+  return window.__drawn.map(([id]) => id);
+}"""
+
+
+@pytest.fixture
+def stand_in(chromium):
+    from app.scripts import REDRAW
+
+    tab = chromium.new_page(viewport={"width": 1280, "height": 720})
+    tab.set_content("<html><body style='margin:0;height:3000px'></body></html>")
+    tab.evaluate(STAND_IN)
+    tab.add_script_tag(content=REDRAW)
+    tab.wait_for_function("() => window.Plotly.__saeRedraw === true")
+    yield tab
+    tab.close()
+
+
+def test_the_first_figure_in_sight_is_drawn_at_once_and_the_rest_one_per_frame_those_in_sight_first(stand_in):
+    tab = stand_in
+    # the main figure, one below the fold, two more in sight (one partly), one above the window (scrolled past)
+    tab.evaluate(CHARTS, [["main", 100], ["below", 900], ["beside", 100], ["partly", 600], ["above", -400]])
+    drawn_at_once = tab.evaluate(MOUNT, ["main", "below", "beside", "partly", "above"])
+    assert drawn_at_once == ["main"], "only the first figure in sight is drawn in the task that mounts them"
+    tab.wait_for_function("() => window.__settled.length === 5", timeout=10_000)
+    drawn = tab.evaluate("() => window.__drawn")
+    assert [d[0] for d in drawn] == ["main", "beside", "partly", "below", "above"], "in sight first, in page order"
+    frames = [f for _, f in drawn]
+    assert all(b > a for a, b in zip(frames, frames[1:])), f"one drawing per frame: {frames}"
+    assert sorted(tab.evaluate("() => window.__settled")) == sorted(["main", "below", "beside", "partly", "above"])
+
+
+def test_a_chart_gone_before_its_turn_is_not_drawn_and_a_lone_figure_is_drawn_at_once(stand_in):
+    tab = stand_in
+    tab.evaluate(CHARTS, [["main", 100], ["replaced", 200]])
+    assert tab.evaluate(MOUNT, ["main", "replaced"]) == ["main"]
+    tab.evaluate("() => document.getElementById('replaced').remove()")  # Streamlit replaced that chart meanwhile
+    tab.wait_for_function("() => window.__settled.length === 2", timeout=10_000)
+    assert [d[0] for d in tab.evaluate("() => window.__drawn")] == ["main"], "a chart no longer on the page is not drawn"
+    tab.wait_for_timeout(100)  # a later task: the page is idle again
+    tab.evaluate(CHARTS, [["next", 300]])
+    assert tab.evaluate(MOUNT, ["next"]) == ["main", "next"], "a figure handed over alone is drawn at once"

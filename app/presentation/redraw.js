@@ -1,5 +1,5 @@
-// Skip a Plotly redraw that would draw exactly what is on screen; run once in the dashboard's page by
-// st.html (app/scripts.py).
+// Skip a Plotly redraw that would draw exactly what is on screen, and draw the figures a visitor looks at
+// first; run once in the dashboard's page by st.html (app/scripts.py).
 //
 // Streamlit draws every new figure twice: once when the chart mounts, and again a moment later, when it
 // hands Plotly a deep copy of the same figure (its theme pass) with the width it measured. That second
@@ -9,13 +9,14 @@
 // This wraps Plotly.react: when a chart already drawn is handed a figure equal to the one it shows
 // (compared as JSON, Plotly's own "_" fields left out; a width, height, click or drag mode that the
 // chart already has counts as the same), the call returns at once. Anything else (new data, a resize, a glide's frames)
-// goes to Plotly as before. A page without this script draws exactly the same, only slower.
+// goes to Plotly as before, one figure per frame, those in sight first (see `later` below). A page
+// without this script draws exactly the same, only slower.
 (function () {
   "use strict";
   const VERSION = 1;
   const w = window;
   if (w.__saeRedraw && w.__saeRedraw.version >= VERSION) return;
-  const R = (w.__saeRedraw = { version: VERSION, skipped: 0, drawn: 0 });
+  const R = (w.__saeRedraw = { version: VERSION, skipped: 0, drawn: 0, deferred: 0 });
   const MAX_CHARS = 2000000; // a larger figure is drawn as sent: comparing it could cost what it saves
 
   // layout keys that Streamlit sets on a figure after measuring its chart or reading its own options:
@@ -64,22 +65,83 @@
       } catch (err) {
         sent = null;
       }
-      gd.__saeShown = null;
-      gd.__saeSent = sent !== null && sent.length <= MAX_CHARS ? sent : null;
-      const out = react.apply(this, arguments);
-      const remember = () => {
-        // what is on screen now: the figure as Plotly holds it after drawing (it fills in ranges)
-        try {
-          const shown = text({ data: gd.data, layout: gd.layout, config: fig.config, frames: fig.frames });
-          gd.__saeShown = shown.length <= MAX_CHARS ? shown : null;
-          R.drawn += 1;
-        } catch (err) {
-          gd.__saeShown = null;
-        }
+      const self = this, args = arguments;
+      const draw = () => {
+        gd.__saeShown = null;
+        gd.__saeSent = sent !== null && sent.length <= MAX_CHARS ? sent : null;
+        return drawn(gd, fig, react.apply(self, args));
       };
-      Promise.resolve(out).then(remember, () => { gd.__saeShown = null; });
-      return out;
+      if (!busy && !later.length && !outOfSight(gd)) {
+        startTurn();
+        return draw();
+      }
+      R.deferred += 1;
+      return new Promise((resolve, reject) => {
+        // gone meanwhile (Streamlit replaced the chart): nothing to draw
+        later.push({ gd, run: () => (gd.isConnected ? Promise.resolve(draw()).then(resolve, reject) : resolve(gd)) });
+        drainSoon();
+      });
     };
+  }
+
+  function drawn(gd, fig, out) {
+    // remember what Plotly drew once it has drawn `out` (its promise)
+    const remember = () => {
+      // what is on screen now: the figure as Plotly holds it after drawing (it fills in ranges)
+      try {
+        const shown = text({ data: gd.data, layout: gd.layout, config: fig.config, frames: fig.frames });
+        gd.__saeShown = shown.length <= MAX_CHARS ? shown : null;
+        R.drawn += 1;
+      } catch (err) {
+        gd.__saeShown = null;
+      }
+    };
+    Promise.resolve(out).then(remember, () => { gd.__saeShown = null; });
+    return out;
+  }
+
+  // One figure drawn per turn, those in sight first. After a move Streamlit mounts every changed figure
+  // of the page at once, and each drawing holds the page for 40-140 ms on the development machine; the
+  // figure a visitor looks at was shown only once every other figure, those below the fold too, had been
+  // drawn. Now the first figure in sight is drawn at once and shown; the others wait for the next frame,
+  // one per frame, those in sight (between the window's top and bottom edges) before those out of it.
+  const later = []; // {gd, run}: drawings waiting, in the order asked
+  let busy = false; // a figure was drawn in this task
+  let draining = false;
+
+  function startTurn() {
+    busy = true;
+    w.setTimeout(() => { busy = false; }, 0);
+  }
+
+  function outOfSight(gd) {
+    // a chart not laid out (no size) counts as in sight
+    if (!gd.isConnected || typeof gd.getBoundingClientRect !== "function") return false;
+    const r = gd.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) return false;
+    return r.top >= w.innerHeight || r.bottom <= 0;
+  }
+
+  function drainSoon() {
+    if (draining) return;
+    draining = true;
+    let done = false;
+    const go = () => {
+      if (done) return;
+      done = true;
+      draining = false;
+      const i = later.findIndex((item) => !outOfSight(item.gd));
+      const next = later.splice(i < 0 ? 0 : i, 1)[0];
+      if (next) {
+        startTurn();
+        next.run();
+      }
+      if (later.length) drainSoon();
+    };
+    // once the figure drawn before is painted: the next frame, then a task (or a timer, where frames
+    // do not come: a tab in the background)
+    w.requestAnimationFrame(() => w.requestAnimationFrame(() => w.setTimeout(go, 0)));
+    w.setTimeout(go, 250);
   }
 
   // Streamlit loads its Plotly with the first chart; wait for it.
