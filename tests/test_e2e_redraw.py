@@ -128,12 +128,18 @@ STAND_IN = """() => {
   window.Plotly = {react: (gd, fig) => { log.push([gd.id, frame]); gd._fullLayout = {}; gd.data = fig.data;
                                           gd.layout = fig.layout; return Promise.resolve(gd); }};
 }"""
-# charts as a page holds them: `top` px from the top of a 720 px window
-CHARTS = """(tops) => tops.map(([id, top]) => {
+# charts as a page holds them: `top` px from the top of a 720 px window, in the page or in the sidebar
+CHARTS = """(tops) => tops.map(([id, top, where]) => {
   const gd = document.createElement('div');
   gd.id = id;
   gd.style.cssText = `position:absolute;left:0;top:${top}px;width:400px;height:300px`;
-  document.body.appendChild(gd);
+  let parent = document.body;
+  if (where === 'sidebar') {
+    parent = document.querySelector('[data-testid=stSidebar]') || document.createElement('section');
+    parent.setAttribute('data-testid', 'stSidebar');
+    document.body.appendChild(parent);
+  }
+  parent.appendChild(gd);
   return id;
 })"""
 # as Streamlit mounts a page's new figures: every chart handed its figure in the same task
@@ -163,16 +169,20 @@ def stand_in(chromium):
 
 def test_the_first_figure_in_sight_is_drawn_at_once_and_the_rest_one_per_frame_those_in_sight_first(stand_in):
     tab = stand_in
-    # the main figure, one below the fold, two more in sight (one partly), one above the window (scrolled past)
-    tab.evaluate(CHARTS, [["main", 100], ["below", 900], ["beside", 100], ["partly", 600], ["above", -400]])
-    drawn_at_once = tab.evaluate(MOUNT, ["main", "below", "beside", "partly", "above"])
-    assert drawn_at_once == ["main"], "only the first figure in sight is drawn in the task that mounts them"
-    tab.wait_for_function("() => window.__settled.length === 5", timeout=10_000)
+    # the sidebar's map (mounted first: the sidebar comes first in the page), the main figure, one below the
+    # fold, two more in sight (one partly), one above the window (scrolled past)
+    charts = [["map", 300, "sidebar"], ["main", 100], ["below", 900], ["beside", 100], ["partly", 600], ["above", -400]]
+    ids = tab.evaluate(CHARTS, charts)
+    drawn_at_once = tab.evaluate(MOUNT, ids)
+    assert drawn_at_once == ["main"], "only the page's first figure in sight is drawn in the task that mounts them"
+    tab.wait_for_function("() => window.__settled.length === 6", timeout=10_000)
     drawn = tab.evaluate("() => window.__drawn")
-    assert [d[0] for d in drawn] == ["main", "beside", "partly", "below", "above"], "in sight first, in page order"
+    assert [d[0] for d in drawn] == ["main", "beside", "partly", "map", "below", "above"], (
+        "the page's figures in sight first, in page order, then the sidebar's, then those out of sight"
+    )
     frames = [f for _, f in drawn]
     assert all(b > a for a, b in zip(frames, frames[1:])), f"one drawing per frame: {frames}"
-    assert sorted(tab.evaluate("() => window.__settled")) == sorted(["main", "below", "beside", "partly", "above"])
+    assert sorted(tab.evaluate("() => window.__settled")) == sorted(ids)
 
 
 def test_a_chart_gone_before_its_turn_is_not_drawn_and_a_lone_figure_is_drawn_at_once(stand_in):

@@ -71,7 +71,7 @@
         gd.__saeSent = sent !== null && sent.length <= MAX_CHARS ? sent : null;
         return drawn(gd, fig, react.apply(self, args));
       };
-      if (!busy && !later.length && !outOfSight(gd)) {
+      if (!busy && rank(gd) === 0 && !later.some((item) => rank(item.gd) === 0)) {
         startTurn();
         return draw();
       }
@@ -102,9 +102,10 @@
 
   // One figure drawn per turn, those in sight first. After a move Streamlit mounts every changed figure
   // of the page at once, and each drawing holds the page for 40-140 ms on the development machine; the
-  // figure a visitor looks at was shown only once every other figure, those below the fold too, had been
-  // drawn. Now the first figure in sight is drawn at once and shown; the others wait for the next frame,
-  // one per frame, those in sight (between the window's top and bottom edges) before those out of it.
+  // figure a visitor looks at was shown only once every other figure, those below the fold and the
+  // sidebar's map too, had been drawn. Now the page's first figure in sight is drawn at once and shown;
+  // the others wait for the next frame, one per frame: the page's figures in sight (between the window's
+  // top and bottom edges), then the sidebar's, then those out of sight.
   const later = []; // {gd, run}: drawings waiting, in the order asked
   let busy = false; // a figure was drawn in this task
   let draining = false;
@@ -122,6 +123,12 @@
     return r.top >= w.innerHeight || r.bottom <= 0;
   }
 
+  function rank(gd) {
+    // 0: a figure of the page in sight, 1: the sidebar's (in sight), 2: out of sight
+    if (outOfSight(gd)) return 2;
+    return gd.closest && gd.closest('[data-testid="stSidebar"]') ? 1 : 0;
+  }
+
   function drainSoon() {
     if (draining) return;
     draining = true;
@@ -130,8 +137,10 @@
       if (done) return;
       done = true;
       draining = false;
-      const i = later.findIndex((item) => !outOfSight(item.gd));
-      const next = later.splice(i < 0 ? 0 : i, 1)[0];
+      let i = 0; // the first of the best rank
+      const ranks = later.map((item) => rank(item.gd));
+      ranks.forEach((r, j) => { if (r < ranks[i]) i = j; });
+      const next = later.splice(i, 1)[0];
       if (next) {
         startTurn();
         next.run();
