@@ -191,7 +191,9 @@ def test_a_chart_gone_before_its_turn_is_not_drawn_and_a_lone_figure_is_drawn_at
     assert tab.evaluate(MOUNT, ["main", "replaced"]) == ["main"]
     tab.evaluate("() => document.getElementById('replaced').remove()")  # Streamlit replaced that chart meanwhile
     tab.wait_for_function("() => window.__settled.length === 2", timeout=10_000)
-    assert [d[0] for d in tab.evaluate("() => window.__drawn")] == ["main"], "a chart no longer on the page is not drawn"
+    assert [d[0] for d in tab.evaluate("() => window.__drawn")] == ["main"], (
+        "a chart no longer on the page is not drawn"
+    )
     tab.wait_for_timeout(100)  # a later task: the page is idle again
     tab.evaluate(CHARTS, [["next", 300]])
     assert tab.evaluate(MOUNT, ["next"]) == ["main", "next"], "a figure handed over alone is drawn at once"
