@@ -23,13 +23,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,39 +52,12 @@ for n in range({figures}):
 
 @contextlib.contextmanager
 def started(script: Path, cache: str | None = None):
-    """(url, seconds since the start) of `streamlit run script`, from the moment the process starts."""
-    from serve import free_port
+    """(url, the time.perf_counter() at its start) of `streamlit run script` (tests/serve.py)."""
+    from serve import serve
 
-    port = free_port()
-    env = os.environ | ({"MODELS_CACHE": cache} if cache else {})
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-    ]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            if proc.poll() is not None or time.perf_counter() - t0 > 120:
-                raise RuntimeError(f"streamlit did not start ({script.name})")
-            time.sleep(0.05)
+    with serve(cache, script=script, timeout=120) as (url, _):
         yield url, t0
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def first_figure(page, target: str, t0: float) -> float:

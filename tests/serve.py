@@ -31,12 +31,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(
-    cache: str | os.PathLike, log: Path | None = None, timeout: float = 60
+    cache: str | os.PathLike | None,
+    log: Path | None = None,
+    timeout: float = 60,
+    script: str | os.PathLike = ROOT / "app" / "streamlit_app.py",
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(url, process) of `streamlit run app/streamlit_app.py` on `cache`, stopped on exit."""
+    """(url, process) of `streamlit run app/streamlit_app.py` on `cache` (or of another script), stopped on exit."""
     port = free_port()
-    env = os.environ | {"MODELS_CACHE": str(cache), "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py")]
+    env = os.environ | {"PYTHONUNBUFFERED": "1"} | ({"MODELS_CACHE": str(cache)} if cache is not None else {})
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script)]
     cmd += ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
