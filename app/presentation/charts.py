@@ -1070,19 +1070,19 @@ def unit_activation_histogram(
 def unit_digit_bars(label_frequency: np.ndarray, unit: int, *, height: int | None = None) -> go.Figure:
     """How often a unit fires on each digit: label_frequency (10,) = fraction of that digit's test images."""
     freq = np.asarray(label_frequency, dtype=np.float64)
-    digits = np.arange(len(freq))
-    fig = go.Figure(
-        go.Bar(
-            x=[str(d) for d in digits],
-            y=freq,
-            marker_color=[DIGIT_COLORS[d % len(DIGIT_COLORS)] for d in digits],
-            hovertemplate="fires on %{y:.1%} of the test images of digit %{x}<extra></extra>",
-        )
+    digits = range(len(freq))
+    bars = dict(
+        type="bar",
+        x=[str(d) for d in digits],
+        y=freq,
+        marker=dict(color=[DIGIT_COLORS[d % len(DIGIT_COLORS)] for d in digits]),
+        hovertemplate="fires on %{y:.1%} of the test images of digit %{x}<extra></extra>",
     )
-    finish(fig, f"What unit {unit} is for: how often it fires on each digit", height=height)
-    fig.update_xaxes(title_text="digit", type="category")
-    fig.update_yaxes(title_text="fraction of that digit's images", range=[0, 1], tickformat=".0%")
-    return fig
+    layout = dict(
+        xaxis=dict(title=dict(text="digit"), type="category"),
+        yaxis=dict(title=dict(text="fraction of that digit's images"), range=[0, 1], tickformat=".0%"),
+    )
+    return figure([bars], layout, f"What unit {unit} is for: how often it fires on each digit", height=height)
 
 
 # ------------------------------------------------ the sparsity-fidelity frontier
