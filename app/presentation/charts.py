@@ -3,7 +3,7 @@
 Arrays (or the results table's rows) in, `go.Figure` out. Nothing here
 computes an analysis: the arrays come from `core.analysis` (through the
 store) exactly as stored. Two-series line charts share one style
-(`_two_lines`); 10,000-point scatters use WebGL (`Scattergl`) and send
+(`_line_traces`); 10,000-point scatters use WebGL (`Scattergl`) and send
 float32/integer arrays, which Plotly encodes as compact typed arrays.
 
 For a room: a λ axis has one evenly spaced position per grid value; text
@@ -171,11 +171,6 @@ def _line_traces(series: Sequence, hover: str, size: int = 8, **trace) -> list[d
         )
         out.append(options | dict(x=list(x), y=list(y)) | trace | (more[0] if more else {}))
     return out
-
-
-def _two_lines(fig: go.Figure, series: Sequence, hover: str, size: int = 8, **trace) -> None:
-    """`_line_traces`, added to fig."""
-    fig.add_traces(_line_traces(series, hover, size, **trace))
 
 
 def _header(height: int | None, legend_rows: int = 1, below: int = 0) -> dict:
@@ -901,17 +896,17 @@ def silhouette_vs_k(
     means_raw: np.ndarray, means_normalised: np.ndarray, ks: Sequence[int], *, height: int | None = None
 ) -> go.Figure:
     """Mean silhouette vs k for the raw code h and the normalised code h/||h||, both (len(ks),), from 0 up."""
-    fig = go.Figure()
     hover = "k = %{x}<br>mean silhouette %{y:.3f}<extra></extra>"
     series = [
         (ks, [float(v) for v in y], name, dict(hovertemplate=f"{name}<br>{symbol}<br>{hover}"))
         for y, name, symbol in zip((means_raw, means_normalised), SPACE_NAMES, ("h", "h/‖h‖"))
     ]
-    _two_lines(fig, series, hover)
-    finish(fig, "K-means: mean silhouette vs number of clusters", height=height, **_header(height))
-    fig.update_xaxes(title_text="k (number of clusters)", tickmode="array", tickvals=list(ks))
-    fig.update_yaxes(title_text="mean silhouette (-1 to 1)", rangemode="tozero")
-    return fig
+    layout = dict(
+        xaxis=dict(title=dict(text="k (number of clusters)"), tickmode="array", tickvals=list(ks)),
+        yaxis=dict(title=dict(text="mean silhouette (-1 to 1)"), rangemode="tozero"),
+    )
+    title = "K-means: mean silhouette vs number of clusters"
+    return figure(_line_traces(series, hover), layout, title, height=height, **_header(height))
 
 
 SILHOUETTE_GROUPS = (  # (lowest best mean silhouette, what it means), after Kaufman & Rousseeuw's reading

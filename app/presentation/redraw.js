@@ -16,7 +16,7 @@
   const VERSION = 1;
   const w = window;
   if (w.__saeRedraw && w.__saeRedraw.version >= VERSION) return;
-  const R = (w.__saeRedraw = { version: VERSION, skipped: 0, drawn: 0, deferred: 0 });
+  const R = (w.__saeRedraw = { version: VERSION, skipped: 0, drawn: 0 });
   const MAX_CHARS = 2000000; // a larger figure is drawn as sent: comparing it could cost what it saves
 
   // layout keys that Streamlit sets on a figure after measuring its chart or reading its own options:
@@ -75,7 +75,6 @@
         startTurn();
         return draw();
       }
-      R.deferred += 1;
       return new Promise((resolve, reject) => {
         // gone meanwhile (Streamlit replaced the chart): nothing to draw
         later.push({ gd, run: () => (gd.isConnected ? Promise.resolve(draw()).then(resolve, reject) : resolve(gd)) });
