@@ -19,8 +19,8 @@ def test_a_kept_figure_is_built_once_and_sent_as_it_is_without_a_copy_per_draw(m
     fig = chrome.figure(("test_chrome", "kept"), lambda: _build(calls))
     assert chrome.figure(("test_chrome", "kept"), lambda: _build(calls)) is fig and len(calls) == 1
     copies = []
-    real = go.Figure.to_dict
-    monkeypatch.setattr(go.Figure, "to_dict", lambda self: copies.append(1) or real(self))
+    real = chrome.as_dict
+    monkeypatch.setattr(chrome, "as_dict", lambda f: copies.append(1) or real(f))
     first, second = chrome.sendable(fig), chrome.sendable(fig)
     # what Streamlit's plotly_chart does with it, twice (two reruns)
     specs = [plotly.tools.return_figure_from_figure_or_data(f, validate_figure=True) for f in (first, second)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from app.presentation import charts, style
@@ -116,6 +118,49 @@ def test_a_figure_built_from_dicts_is_the_figure_finish_makes():
     assert fast.to_plotly_json() == checked.to_plotly_json()
     assert fast.layout.margin.l == 10 and fast.layout.margin.t == 86 and fast.layout.title.pad.t == 12
     assert fast.layout.template.layout.plot_bgcolor == "white"
+
+
+def _json(spec: dict) -> str:
+    """A figure dict as Streamlit sends it (Plotly's JSON of it)."""
+    return pio.to_json(spec, validate=False)
+
+
+def test_a_figure_dict_made_directly_is_the_one_plotly_makes():
+    """style.as_dict is what Streamlit sends for a kept figure; it must be exactly Figure.to_dict(), for
+    every figure the pages draw (charts and pictures) and for what to_dict treats apart."""
+    from app.presentation import images
+
+    rng = np.random.default_rng(5)
+    W1 = rng.normal(size=(784, 16)).astype(np.float32)
+    x = rng.random((4, 28, 28))
+    code = rng.random((4, 16))
+    figs = every_figure() | {
+        "filter_grid": images.filter_grid(W1, rng.random(16) < 0.3, selected=2, clickable=True),
+        "unit_filter": images.unit_filter(W1[:, 0], 0),
+        "reconstruction_grid": images.reconstruction_grid(x, code, code, x, np.arange(4)),
+        "digit_tiles": images.digit_tiles(x, [f"image {i}" for i in range(4)], "top", n_cols=2),
+        "odd arrays": go.Figure(
+            [
+                go.Scatter(x=np.arange(5, dtype=np.int64), y=np.arange(5, dtype=np.uint64) * 1000),
+                go.Scatter(x=np.array([2**40, 1]), y=np.array([True, False]), text=np.array(["a", "b"])),
+                go.Scatter(x=np.arange(6.0)[::2], y=np.zeros(0), customdata=np.ones((3, 2), np.float32)),
+                go.Scatter(x=np.arange(3, dtype=np.float16), y=np.arange(12.0).reshape(3, 4)[:, 1]),
+            ],
+            layout=dict(xaxis=dict(range=np.array([0.0, 4.0])), meta=dict(list=[np.arange(2), {"a": np.arange(2)}])),
+            frames=[dict(name="f", data=[dict(type="scatter", x=np.arange(3, dtype=np.int16))])],
+        ),
+    }
+    for name, fig in figs.items():
+        assert _json(style.as_dict(fig)) == _json(fig.to_dict()), name
+    assert "frames" in style.as_dict(figs["tsne_glide"]) and "frames" not in style.as_dict(figs["tsne_map"])
+
+
+def test_frames_made_without_checks_are_the_frames_plotly_makes():
+    frames = [dict(name="from", data=[dict(type="scattergl", x=np.arange(4, dtype=np.int16))], traces=[0])]
+    fast = style.figure([dict(type="scattergl", x=[0, 1])], {}, "t", frames=frames)
+    checked = style.finish(go.Figure([dict(type="scattergl", x=[0, 1])], frames=frames), "t")
+    assert json.loads(_json(fast.to_dict())) == json.loads(_json(checked.to_dict()))
+    assert fast.frames[0].name == "from" and fast.frames[0].data[0].x.dtype == np.int16
 
 
 def test_two_series_charts_share_one_style():

@@ -678,20 +678,13 @@ def tsne_glide(
     group, count: the `count` maps of one change share a group; the script starts them together.
     """
     q_start, q_end, scale = motion.quantize(start, end)
-    labels = np.asarray(labels)
-    masks = [labels == d for d in range(n_classes)]
+    masks = _digit_masks(labels, n_classes)
 
     def frame(name: str, points: np.ndarray) -> dict:
         data = [dict(type="scattergl", x=points[m, 0], y=points[m, 1]) for m in masks]
         return dict(name=name, data=data, traces=list(range(n_classes)))
 
-    def islands(points: np.ndarray) -> dict[str, list[float]]:
-        return {
-            f"digit {d}": [float(np.median(points[m, 0])), float(np.median(points[m, 1]))]
-            for d, m in enumerate(masks)
-            if m.any()
-        }
-
+    ranges_to, centres_to = motion.map_range(q_end), _centres(q_end, masks)
     glide = dict(
         token=token,
         slot=slot,
@@ -700,15 +693,27 @@ def tsne_glide(
         ms=int(ms),
         scale=scale,
         range=[list(r) for r in motion.map_range(q_start)],
-        range_to=[list(r) for r in motion.map_range(q_end)],
-        islands=islands(q_start),
-        islands_to=islands(q_end),
+        range_to=[list(r) for r in ranges_to],
+        islands={f"digit {d}": c for d, c in _centres(q_start, masks).items()},
+        islands_to={f"digit {d}": c for d, c in centres_to.items()},
         **{"from": "from", "to": "to"},
     )
     frames = [frame("from", q_start), frame("to", q_end)]
     return _tsne_figure(
-        q_end, labels, title, index, n_classes, height, motion.map_range(q_end), frames=frames, meta=dict(glide=glide)
+        q_end, labels, title, index, n_classes, height, ranges_to, frames=frames, meta=dict(glide=glide),
+        masks=masks, centres=centres_to,
     )
+
+
+def _digit_masks(labels: np.ndarray, n_classes: int) -> list[np.ndarray]:
+    """Which points are digit d, for each d < n_classes."""
+    labels = np.asarray(labels)
+    return [labels == d for d in range(n_classes)]
+
+
+def _centres(points: np.ndarray, masks: list[np.ndarray]) -> dict[int, list[float]]:
+    """Each present digit's island centre: the median of its points, [x, y]."""
+    return {d: [float(v) for v in np.median(points[m], axis=0)] for d, m in enumerate(masks) if m.any()}
 
 
 def _tsne_figure(
@@ -721,6 +726,8 @@ def _tsne_figure(
     ranges: tuple[tuple[float, float], tuple[float, float]],
     frames: list[dict] | None = None,
     meta: dict | None = None,
+    masks: list[np.ndarray] | None = None,
+    centres: dict[int, list[float]] | None = None,
 ) -> go.Figure:
     """The map (`tsne_map`) of embedding (n, 2) as given (float32, or a glide's int16 units), axes at `ranges`.
 
@@ -730,9 +737,10 @@ def _tsne_figure(
     labels = np.asarray(labels)
     index = np.arange(len(labels)) if index is None else np.asarray(index)
     index = index.astype(np.int16 if len(index) == 0 or (index.min() >= 0 and index.max() < 2**15) else np.int32)
+    masks = _digit_masks(labels, n_classes) if masks is None else masks
+    centres = _centres(embedding, masks) if centres is None else centres
     traces, islands = [], []
-    for d in range(n_classes):
-        mask = labels == d
+    for d, mask in enumerate(masks):
         x, y = embedding[mask, 0], embedding[mask, 1]
         color = DIGIT_COLORS[d % len(DIGIT_COLORS)]
         traces.append(
@@ -747,11 +755,11 @@ def _tsne_figure(
                 hovertemplate=f"digit {d}, test image %{{customdata}}<extra></extra>",
             )
         )
-        if len(x):
+        if d in centres:
             islands.append(
                 dict(
-                    x=float(np.median(x)),
-                    y=float(np.median(y)),
+                    x=centres[d][0],
+                    y=centres[d][1],
                     text=f"<b>{d}</b>",
                     showarrow=False,
                     font=dict(size=ISLAND_LABEL_SIZE, color="black"),

@@ -7,6 +7,9 @@ dash and marker symbol), vermillion also for "look here" marks.
 
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -17,7 +20,7 @@ VERMILLION = "#D55E00"  # Okabe-Ito vermillion: second series, and "look here" m
 ORANGE = "#E69F00"  # Okabe-Ito orange: a third category
 MEAN_LINE = "red"  # DESIGN §1: the classic silhouette plot's dashed red mean line
 GREYS = [[0.0, "black"], [1.0, "white"]]
-TEMPLATE = "sae"  # plotly_white, registered once under this name and made Plotly's default (see use_template)
+TEMPLATE = "sae"  # plotly_white's parts we use, registered once under this name and made the default (use_template)
 # px below a plot whose x axis has a title and one tick label per λ: enough for Plotly to tilt the labels
 # where they crowd (half a 1280 px page) without growing the margin and drawing the figure a second
 # time (measured in Chromium: 82 px needed at 12 px text, 110 px at presenter mode's 18 px)
@@ -25,15 +28,34 @@ AXIS_BAND, AXIS_BAND_PRESENTING = 84, 116
 LEGEND_TOP = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)  # one row above the plot
 
 
-def use_template() -> None:
-    """Register the figures' template once and make it Plotly's default.
+# what the dashboard draws: the trace types whose look plotly_white sets; the layout parts it never uses
+TRACES_DRAWN = ("bar", "heatmap", "histogram", "scatter", "scattergl")
+LAYOUT_UNUSED = ("geo", "polar", "scene", "ternary")
 
-    A figure then receives it when it is created, without a copy: naming a template in
+
+def template() -> go.layout.Template:
+    """plotly_white, only the parts the dashboard's figures use.
+
+    Every figure carries its template: plotly_white's whole is 7.2 KB of JSON, styling 24 kinds of trace
+    and the maps', polar and 3-D plots' layouts, and Plotly copies it into each figure it creates (about 3
+    ms, a third of a t-SNE map's build). The dashboard draws five of those kinds and none of those
+    plots; what it draws looks exactly the same (a test checks every figure builder against the lists).
+    """
+    full = pio.templates["plotly_white"].to_plotly_json()
+    data = {kind: traces for kind, traces in full["data"].items() if kind in TRACES_DRAWN}
+    layout = {key: value for key, value in full["layout"].items() if key not in LAYOUT_UNUSED}
+    return go.layout.Template(data=data, layout=layout)
+
+
+def use_template() -> None:
+    """Register the figures' template (`template`) once and make it Plotly's default.
+
+    A figure then receives it when it is created, without validating it: naming a template in
     `update_layout(template=...)` validates and deep-copies all of it, about 16-40 ms per figure.
     Streamlit sets its own default when it is imported, so `app.chrome` calls this again after it.
     """
     if TEMPLATE not in pio.templates:
-        pio.templates[TEMPLATE] = pio.templates["plotly_white"]
+        pio.templates[TEMPLATE] = template()
     pio.templates.default = TEMPLATE
 
 
@@ -76,8 +98,74 @@ def figure(data: list[dict], layout: dict, text: str, /, *, frames: list | None 
     overview's first visit of a model builds four). text: the title; options: as for `finish`."""
     if pio.templates.default != TEMPLATE:
         use_template()
-    spec = dict(data=list(data), layout=_merged(layout, _options(text, options)), frames=frames or [])
-    return go.Figure(spec, _validate=False)
+    spec = dict(data=list(data), layout=_merged(layout, _options(text, options)))
+    fig = go.Figure(spec, _validate=False)
+    if frames:
+        # go.Figure checks every frame's traces property by property even when told not to validate
+        # (about 5 ms for a t-SNE glide's 20 traces of 10,000 points); frames made unchecked are the same
+        fig._frame_objs = tuple(_Frame(f, _validate=False) for f in frames)
+    return fig
+
+
+class _Frame(go.Frame):
+    """A frame made without Plotly's checks, as `figure` makes the data: its traces still read as traces."""
+
+    @property
+    def data(self) -> tuple:
+        return go.Figure(dict(data=self._props.get("data", [])), _validate=False).data
+
+
+# plotly.js typed arrays: numpy dtype -> its name there (as Plotly's to_dict writes them)
+_TYPED = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4"}
+_TYPED |= {"float32": "f4", "float64": "f8"}
+_NOT_TYPED = frozenset({"geojson", "layer", "layers", "range"})  # keys whose arrays Plotly leaves as they are
+
+
+def as_dict(fig: go.Figure) -> dict:
+    """`fig.to_dict()`, the same dict, made without its deep copy and its per-array checks.
+
+    Plotly's `to_dict` deep-copies the figure and then asks, for every value, whether it is a pandas,
+    polars or other data frame before it writes a numpy array as a base64 typed array: 8-14 ms for a
+    t-SNE glide (20 traces of 10,000 points), most of a t-SNE move's figure work. Here numeric numpy
+    arrays are written directly, and anything else goes through Plotly's own functions, so the result is
+    exactly `to_dict`'s (a test compares them for every figure builder). The dict may share arrays and
+    strings with the figure: it is for sending, never edited.
+    """
+    out = {"data": [_plain(trace) for trace in fig._data], "layout": _plain(fig._layout)}
+    frames = [_plain(frame._props) for frame in fig._frame_objs]
+    if frames:
+        out["frames"] = frames
+    return out
+
+
+def _plain(value, key: str | None = None):
+    """`value` as `to_dict` writes it under `key` (its dict key, None inside a list)."""
+    if key in _NOT_TYPED:
+        return value  # to_dict leaves what is under these keys as it is, nested arrays included
+    if isinstance(value, dict):
+        return {k: _plain(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if value is None or isinstance(value, (str, bool, int, float)) or key is None:
+        return value  # an array directly inside a list stays as it is (as in to_dict)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.dtype.isnative and value.size:
+        v = value
+        if v.dtype == np.int64 or v.dtype == np.uint64:  # plotly.js has no 64-bit integers: the smallest that fits
+            sizes = ("int8", "int16", "int32") if v.dtype == np.int64 else ("uint8", "uint16", "uint32")
+            fits = [t for t in sizes if np.iinfo(t).min <= v.min() and v.max() <= np.iinfo(t).max]
+            if not fits:
+                return v
+            v = v.astype(fits[0])
+        name = _TYPED.get(str(v.dtype))
+        if name is None:
+            return v
+        spec = {"dtype": name, "bdata": base64.b64encode(np.ascontiguousarray(v)).decode("ascii")}
+        if v.ndim > 1:
+            spec["shape"] = str(v.shape)[1:-1]
+        return spec
+    from _plotly_utils.utils import is_homogeneous_array, to_typed_array_spec
+
+    return to_typed_array_spec(value) if is_homogeneous_array(value) else value
 
 
 def note(fig: go.Figure, text: str) -> None:
