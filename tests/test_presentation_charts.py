@@ -155,6 +155,29 @@ def test_a_figure_dict_made_directly_is_the_one_plotly_makes():
     assert "frames" in style.as_dict(figs["tsne_glide"]) and "frames" not in style.as_dict(figs["tsne_map"])
 
 
+def test_the_trimmed_template_styles_everything_the_figures_draw_as_plotly_white_does():
+    """The template keeps plotly_white's look for every kind of trace and plot the dashboard draws."""
+    from app.presentation import images
+
+    white = pio.templates["plotly_white"]
+    ours = style.template()
+    rng = np.random.default_rng(2)
+    W1 = rng.normal(size=(784, 16))
+    figs = list(every_figure().values()) + [
+        images.filter_grid(W1, clickable=True),
+        images.digit_tiles(rng.random((2, 28, 28)), ["a", "b"], "t"),
+    ]
+    for fig in figs:
+        for kind in {t.type for t in fig.data}:
+            assert kind in style.TRACES_DRAWN or not white.data[kind], kind
+            assert ours.data[kind] == white.data[kind], kind
+        assert not set(fig.layout.to_plotly_json()) & set(style.LAYOUT_UNUSED)
+    assert ours.layout.to_plotly_json() == {
+        k: v for k, v in white.layout.to_plotly_json().items() if k not in style.LAYOUT_UNUSED
+    }
+    assert len(ours.to_plotly_json().__repr__()) < len(white.to_plotly_json().__repr__()) / 2
+
+
 def test_frames_made_without_checks_are_the_frames_plotly_makes():
     frames = [dict(name="from", data=[dict(type="scattergl", x=np.arange(4, dtype=np.int16))], traces=[0])]
     fast = style.figure([dict(type="scattergl", x=[0, 1])], {}, "t", frames=frames)
