@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import plotly.express as px
+import plotly.colors as colors
 import plotly.graph_objects as go
 
 from app.presentation import motion
@@ -826,7 +826,7 @@ def silhouette_panels(
     means = samples.mean(axis=1) if means is None else np.asarray(means)
     n_rows = max(1, math.ceil(len(ks) / n_cols))
     layout = _panels(n_rows, n_cols, [f"k = {k}" for k in ks], h_spacing=0.06, v_spacing=0.12)
-    palette = px.colors.qualitative.Safe
+    palette = colors.qualitative.Safe
     n = samples.shape[1]
     gap = max(2, n // 100)  # the original's 10-sample gap is invisible at 10,000 samples
     x_min, x_max = silhouette_x_range(samples) if x_range is None else x_range
@@ -1113,7 +1113,7 @@ def frontier(
     lambda_as = sorted({float(r["lambda_a"]) for r in rows})
     symbols = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star", "hexagon")
     # Viridis from dark purple to green, stopping before its light yellows: every colour reads on white
-    palette = px.colors.sample_colorscale("Viridis", np.linspace(0, FRONTIER_LIGHTEST, max(2, len(lambda_as))))
+    palette = colors.sample_colorscale("Viridis", np.linspace(0, FRONTIER_LIGHTEST, max(2, len(lambda_as))))
     for i, la in enumerate(lambda_as):
         group = [r for r in rows if _same(r["lambda_a"], la)]
         color = palette[i]

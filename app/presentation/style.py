@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 
 import numpy as np
-import plotly.express as px
+import plotly.colors as colors
 import plotly.graph_objects as go
 import plotly.io as pio
 
-DIGIT_COLORS = tuple(px.colors.qualitative.Safe[:10])  # colour of digit d is DIGIT_COLORS[d]
+DIGIT_COLORS = tuple(colors.qualitative.Safe[:10])  # colour of digit d is DIGIT_COLORS[d]
 BLUE = "#0072B2"  # Okabe-Ito blue: first series of a two-series chart
 VERMILLION = "#D55E00"  # Okabe-Ito vermillion: second series, and "look here" marks
 ORANGE = "#E69F00"  # Okabe-Ito orange: a third category
