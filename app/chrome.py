@@ -136,9 +136,9 @@ class Sendable(go.Figure):
 
     `st.plotly_chart` calls `to_dict()` on every rerun: a deep copy of the whole figure and a base64
     pass over its arrays (a fifth of a revisit's time). A kept figure never changes (`figure`), so its
-    dict is made on the first draw (`style.as_dict`, the same dict made faster) and handed over again; Streamlit only reads it. Only `to_dict` is
-    ever called on this object (plotly.tools.return_figure_from_figure_or_data); it is never shown
-    or edited itself.
+    dict is made on the first draw (`style.as_dict`, the same dict made faster) and handed over again;
+    Streamlit only reads it. Only `to_dict` is ever called on this object
+    (plotly.tools.return_figure_from_figure_or_data); it is never shown or edited itself.
     """
 
     def __init__(self, spec: dict) -> None:  # noqa: D107 - no go.Figure state: nothing but to_dict is used

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio

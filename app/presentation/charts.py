@@ -700,8 +700,17 @@ def tsne_glide(
     )
     frames = [frame("from", q_start), frame("to", q_end)]
     return _tsne_figure(
-        q_end, labels, title, index, n_classes, height, ranges_to, frames=frames, meta=dict(glide=glide),
-        masks=masks, centres=centres_to,
+        q_end,
+        labels,
+        title,
+        index,
+        n_classes,
+        height,
+        ranges_to,
+        frames=frames,
+        meta=dict(glide=glide),
+        masks=masks,
+        centres=centres_to,
     )
 
 
