@@ -6,7 +6,8 @@
 
 Measures, per page:
 
-* the server's rerun after a λ_k slider change (Streamlit's AppTest runs the real script; one fresh
+* the server's rerun after a λ_k slider change (Streamlit's AppTest runs the real script, compiled once
+  per process as a server compiles it: `_server_script_cache`; one fresh
   process per page, so the "first visit" of a model is one this server process has never shown and
   a "revisit" moves back to one it has). The moves alternate between a new model and one shown
   before, among the ready models of one λ_a row: the row with the most of them (for the t-SNE and
