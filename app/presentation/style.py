@@ -148,20 +148,11 @@ def _plain(value, key: str | None = None):
         return type(value)(_plain(v) for v in value)
     if value is None or isinstance(value, (str, bool, int, float)) or key is None:
         return value  # an array directly inside a list stays as it is (as in to_dict)
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.dtype.isnative and value.size:
-        v = value
-        if v.dtype == np.int64 or v.dtype == np.uint64:  # plotly.js has no 64-bit integers: the smallest that fits
-            sizes = ("int8", "int16", "int32") if v.dtype == np.int64 else ("uint8", "uint16", "uint32")
-            fits = [t for t in sizes if np.iinfo(t).min <= v.min() and v.max() <= np.iinfo(t).max]
-            if not fits:
-                return v
-            v = v.astype(fits[0])
-        name = _TYPED.get(str(v.dtype))
-        if name is None:
-            return v
-        spec = {"dtype": name, "bdata": base64.b64encode(np.ascontiguousarray(v)).decode("ascii")}
-        if v.ndim > 1:
-            spec["shape"] = str(v.shape)[1:-1]
+    name = _TYPED.get(str(value.dtype)) if isinstance(value, np.ndarray) and value.size else None
+    if name is not None:  # a plain numeric array (64-bit integers, narrowed first, go the way below)
+        spec = {"dtype": name, "bdata": base64.b64encode(np.ascontiguousarray(value)).decode("ascii")}
+        if value.ndim > 1:
+            spec["shape"] = str(value.shape)[1:-1]
         return spec
     from _plotly_utils.utils import is_homogeneous_array, to_typed_array_spec
 
