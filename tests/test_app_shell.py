@@ -417,3 +417,17 @@ def test_the_server_runs_no_full_garbage_collection_after_every_run():
     options = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
     assert options["runner"]["postScriptGC"] is False
     assert "runner.postScriptGC" in config.get_config_options(), "an option this Streamlit knows"
+
+
+def test_the_server_watches_no_source_files():
+    """Streamlit's file watcher lists every imported module after a session's first run of a page (0.35 s of
+    the server's event loop, while that page's last messages wait): a demo's code does not change (README)."""
+    import tomllib
+
+    from streamlit import config
+
+    root = Path(__file__).resolve().parent.parent
+    options = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert options["server"]["fileWatcherType"] == "none"
+    assert options["server"]["runOnSave"] is False
+    assert "server.fileWatcherType" in config.get_config_options(), "an option this Streamlit knows"
