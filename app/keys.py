@@ -56,6 +56,8 @@ TABLE = (
     SessionKey("_seen_token", "the cache's change token when the sidebar last looked"),
     SessionKey("_map_clicked_rerun", "a click on the readiness map asks for a rerun of the whole page"),
     # pages
+    SessionKey("overview_curves", "overview: the selected model's training curves are open (drawn only then)"),
+    SessionKey("overview_table", "overview: the table of every model is open (drawn only then)"),
     SessionKey("unit", "unit explorer: the chosen unit", url="unit", keep=True),
     SessionKey("unit_grid", "unit explorer: the filter grid (a click chooses a unit)"),
     SessionKey("units_table", "unit explorer: the units table (a row chooses a unit)"),

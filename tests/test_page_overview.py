@@ -120,3 +120,53 @@ def test_the_lambda_figures_share_one_legend_line_above_them(tiny_cache, monkeyp
             for label in ("training set", "test set", "selected model"):
                 assert label in body
             assert "seeds" not in body  # the tiny cache has one seed per model: no band to name
+
+
+def test_the_curves_and_the_table_are_made_only_when_their_expander_is_open(tiny_cache, monkeypatch):
+    """Closed (as a page opens), they cost a move no figure and the first page no table code; opened, they show."""
+    at = app(tiny_cache, monkeypatch, page="overview")
+    titles = [f["layout"]["title"]["text"] for f in charts(at)]
+    assert {e.label for e in at.expander} >= {"Training curves of the selected model", "Results of every model (table)"}
+    assert not any(t.startswith("Training curves") for t in titles) and not at.dataframe
+    at.session_state["overview_curves"] = True  # what a click on the expander sets
+    at.session_state["overview_table"] = True
+    at.run()
+    titles = [f["layout"]["title"]["text"] for f in charts(at)]
+    assert sum(t.startswith("Training curves") for t in titles) == 1 and len(titles) == 5
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 4  # one row per model of the tiny grid
+    at.session_state["overview_curves"] = False
+    at.run()
+    assert not any(f["layout"]["title"]["text"].startswith("Training curves") for f in charts(at))
+
+
+def test_the_first_page_leaves_pandas_to_a_background_thread(tiny_cache):
+    """pandas (0.45-0.6 s to import here) is only needed by a table: the first page's run does not import it; the
+    server imports it in the background after that run, and a table opened later finds it there."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import sys, threading\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "seen = []\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pandas': seen.append(threading.current_thread().name)\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        f"at = AppTest.from_file({str(root / 'app' / 'streamlit_app.py')!r}, default_timeout=60).run()\n"
+        "assert not at.exception and at.get('plotly_chart'), 'the overview is drawn'\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name == 'warm-up': t.join(60)\n"
+        "print(seen, 'pandas' in sys.modules)\n"
+        "at.session_state['overview_table'] = True\n"
+        "at.run()\n"
+        "print(len(at.dataframe), len(seen))\n"
+    )
+    env = os.environ | {"MODELS_CACHE": str(tiny_cache)}
+    env.pop("MNIST_PATH", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines() == ["['warm-up'] True", "1 1"]

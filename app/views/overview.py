@@ -66,12 +66,19 @@ chrome.explain(
 )
 
 if not selection.presenting():
-    with st.expander("Training curves of the selected model"):
-        chrome.chart(chrome.figure(("overview", "curves", *cache.identity(view)), lambda: charts.training_curves(h)))
-        st.markdown(text.loss_sentence(m.loss_test))
+    # drawn only while open: closed, they cost a move nothing (no figure to draw below the fold, and the
+    # first page loads neither pandas on the server nor the browser's table code)
+    curves = st.expander("Training curves of the selected model", key="overview_curves", on_change="rerun")
+    if curves.open:
+        with curves:
+            fig = chrome.figure(("overview", "curves", *cache.identity(view)), lambda: charts.training_curves(h))
+            chrome.chart(fig)
+            st.markdown(text.loss_sentence(m.loss_test))
 
-    with st.expander("Results of every model (table)"):
-        st.dataframe(cache.rows_table(), hide_index=True, height=300)
+    table = st.expander("Results of every model (table)", key="overview_table", on_change="rerun")
+    if table.open:
+        with table:
+            st.dataframe(cache.rows_table(), hide_index=True, height=300)
     c1, c2 = st.columns(2)
     chrome.download(
         "Results of every model (CSV)", lambda: tables.results_csv(cache.cells()), "results_grid.csv", where=c1
