@@ -8,10 +8,8 @@ whatever is ready; preparing the grid (training and analysing, in a separate
 `python -m core prepare` process) fills it in while people look around.
 """
 
-import importlib
 import logging
 import sys
-import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `core` and `app` importable under streamlit run
@@ -24,6 +22,11 @@ st.set_page_config(
     page_title="What regularization does to a hidden code", page_icon=":material/neurology:", layout="wide"
 )
 scripts.page_scripts()  # first: the browser starts loading the chart code while the rest of the run goes on
+
+# Before any figure of any session: Plotly asks sys.modules for pandas and uses it, so a pandas being imported in
+# one thread (a table's) breaks a figure built in another ("partially initialized module"); imported here, a second
+# session's run waits at this line for the first's import to finish.
+import pandas  # noqa: E402, F401, I001
 
 from app import guards, jobs, presenter, selection  # noqa: E402
 
@@ -46,22 +49,6 @@ PAGES = [
 ]
 FILE_OF = {title: name for name, title, _ in PAGE_LIST}
 MAP_PAGES = ("tsne", "clusters")  # the pages that need a model's maps (its slow stage)
-
-
-@st.cache_resource(show_spinner=False)
-def _warm_up() -> threading.Thread:
-    """Once per server, after its first page: import pandas in the background (0.45-0.6 s on the development
-    machine), so that neither the first page nor the first table (unit explorer, the overview's table) waits for it."""
-
-    def work() -> None:
-        try:
-            importlib.import_module("pandas")
-        except Exception:  # noqa: BLE001 - a courtesy: the page that needs it imports it (and says if it fails)
-            logging.getLogger("app").exception("warming up failed")
-
-    thread = threading.Thread(target=work, name="warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def _failed(e: Exception) -> None:
@@ -95,6 +82,5 @@ try:
         _failed(e)
     # after the page, so that the page's figures reach the browser first and the map a moment later
     jobs.sidebar_panel(sel, where=panel)
-    _warm_up()
 except Exception as e:  # noqa: BLE001 - the sidebar or the map failed
     _failed(e)
