@@ -26,7 +26,9 @@ Measures, per page:
   `streamlit run` serves every page in turn; moves go back and forth with the arrow keys over
   neighbouring ready models (so after the first page they are mostly models the server has shown;
   the JSON splits first visits and revisits). Also the time from `streamlit run` to the first page
-  drawn, the server's memory after every page, and whether it loaded TensorFlow. How a redraw is
+  drawn (its run ended and every figure drawn, as `_open` waits for it: the target's number) and to
+  its first figure drawn (stamped in the page as it happens: what bench/streamlit_floor.py times),
+  the server's memory after every page, and whether it loaded TensorFlow. How a redraw is
   detected: see INSTRUMENT below.
 * a fixed reference workload (one epoch of the 784-196-784 autoencoder's forward and backward
   pass in numpy, float32, one thread) before and after, so a slow day can be told from a regression.
@@ -580,6 +582,15 @@ INSTRUMENT = """() => {
 SLIDER = '[data-testid="stSidebar"] input[type="range"]'  # the sidebar's sliders: λ_k first, then λ_a
 
 
+# the wall-clock time (ms) at which the main area's first figure was drawn, stamped in the page as it happens
+FIRST_FIGURE = """(() => {
+  const seen = () => document.querySelector('[data-testid="stMain"] .js-plotly-plot .main-svg');
+  new MutationObserver((_, obs) => {
+    if (!window.__saeFirstFigure && seen()) { window.__saeFirstFigure = Date.now(); obs.disconnect(); }
+  }).observe(document, {childList: true, subtree: true});
+})();"""
+
+
 def _page_url(url: str, page: str, cell: tuple[float, float]) -> str:
     return f"{url}/{'' if page == 'overview' else page}?lambda_k={cell[0]!r}&lambda_a={cell[1]!r}"
 
@@ -625,10 +636,13 @@ def browser_part(cache: str, state: dict, pages: list[str], moves: int, log: Pat
         page = b.new_page(viewport={"width": 1280, "height": 720})
         page_errors: list[str] = []
         page.on("pageerror", lambda e: page_errors.append(str(e)[:200]))
-        t0 = time.perf_counter()
+        page.add_init_script(FIRST_FIGURE)
+        t0, wall0 = time.perf_counter(), time.time()
         with serve(cache, log=log) as (url, proc):
             problem = _open(page, _page_url(url, "overview", first_cell))
             out["first_page_s"] = round(time.perf_counter() - t0, 2)
+            stamp = page.evaluate("() => window.__saeFirstFigure || null")
+            out["first_figure_s"] = round(stamp / 1000 - wall0, 2) if stamp else None
             if problem:
                 out["first_page_problem"] = problem
             seen = {first_cell}  # the models this server has shown
@@ -795,6 +809,7 @@ def summarise(
     s["sidebar_map_kb"] = round(max(sidebar) / 1000, 1) if any(sidebar) else None
     browser = browser or {}
     s["first_page_s"] = browser.get("first_page_s")
+    s["first_figure_s"] = browser.get("first_figure_s")
     s["memory_mb"] = browser.get("memory_mb")
     s["server_loaded_tensorflow"] = browser.get("server_loaded_tensorflow")
     workers = [*reruns.values(), *controls.values(), *([strokes] if strokes else [])]
@@ -883,7 +898,8 @@ def print_report(s: dict, pages: list[str], reruns: dict, bpages: dict) -> None:
     if s["cache_changed_during_run"]:
         print("note: the cache changed while it was measured (a preparation job?): revisits may include reloads")
     print(
-        f"first page drawn in Chromium: {s['first_page_s'] if s['first_page_s'] is not None else '-'} s; "
+        f"first page drawn in Chromium: {s['first_page_s'] if s['first_page_s'] is not None else '-'} s "
+        f"(its first figure: {s['first_figure_s'] if s['first_figure_s'] is not None else '-'} s); "
         f"server memory after every page: {s['memory_mb'] if s['memory_mb'] is not None else '-'} MB; "
         f"server loaded TensorFlow: {s['server_loaded_tensorflow']}; sidebar map: {s['sidebar_map_kb']} KB"
     )
