@@ -253,6 +253,7 @@ def test_a_rerun_lists_the_cache_once_and_converts_no_table(tiny_cache, monkeypa
     from core.store import ModelStore
 
     at = app(tiny_cache, monkeypatch)
+    at.session_state["overview_table"] = True  # the table of every model is drawn while its expander is open
     at.select_slider(key="lambda_k").set_value(1e-3).run()
     reads, tables = [], []
     real_token, real_convert = ModelStore.change_token, dataframe_util.convert_pandas_df_to_arrow_bytes
