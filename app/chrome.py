@@ -46,6 +46,16 @@ def explain(more: str, technical: str) -> None:
             st.markdown(technical)
 
 
+def opened(label: str, key: str):
+    """An expander whose contents are drawn only while it is open: the container when open, else None.
+
+    Opening or closing it reruns the page, which then draws (or leaves out) what it holds: closed, its
+    figures and tables cost a move nothing and the first page does not load their code in the browser.
+    """
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 @st.cache_resource(show_spinner=False)
 def _figures() -> tuple[OrderedDict, threading.Lock]:
     return OrderedDict(), threading.Lock()

@@ -406,15 +406,19 @@ def test_choosing_another_model_moves_the_map_s_ring_without_building_the_map_ag
     assert len(built) == 1, "the grid's state did not change: the map is the same figure with its ring moved"
 
 
+def server_options() -> dict:
+    """The dashboard's own Streamlit options (.streamlit/config.toml)."""
+    import tomllib
+
+    return tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+
+
 def test_the_server_runs_no_full_garbage_collection_after_every_run():
     """Streamlit's default collects every generation after each run: with the figures and arrays a server keeps,
     95-150 ms holding the GIL per run, while the page's last messages wait to be sent (README, latency)."""
-    import tomllib
-
     from streamlit import config
 
-    root = Path(__file__).resolve().parent.parent
-    options = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    options = server_options()
     assert options["runner"]["postScriptGC"] is False
     assert "runner.postScriptGC" in config.get_config_options(), "an option this Streamlit knows"
 
@@ -422,12 +426,9 @@ def test_the_server_runs_no_full_garbage_collection_after_every_run():
 def test_the_server_watches_no_source_files():
     """Streamlit's file watcher lists every imported module after a session's first run of a page (0.35 s of
     the server's event loop, while that page's last messages wait): a demo's code does not change (README)."""
-    import tomllib
-
     from streamlit import config
 
-    root = Path(__file__).resolve().parent.parent
-    options = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    options = server_options()
     assert options["server"]["fileWatcherType"] == "none"
     assert options["server"]["runOnSave"] is False
     assert "server.fileWatcherType" in config.get_config_options(), "an option this Streamlit knows"

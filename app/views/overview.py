@@ -66,17 +66,13 @@ chrome.explain(
 )
 
 if not selection.presenting():
-    # drawn only while open: closed, they cost a move nothing (no figure to draw below the fold) and the first
-    # page does not load the browser's table code (1.3 MB)
-    curves = st.expander("Training curves of the selected model", key="overview_curves", on_change="rerun")
-    if curves.open:
+    if curves := chrome.opened("Training curves of the selected model", "overview_curves"):
         with curves:
             fig = chrome.figure(("overview", "curves", *cache.identity(view)), lambda: charts.training_curves(h))
             chrome.chart(fig)
             st.markdown(text.loss_sentence(m.loss_test))
 
-    table = st.expander("Results of every model (table)", key="overview_table", on_change="rerun")
-    if table.open:
+    if table := chrome.opened("Results of every model (table)", "overview_table"):
         with table:
             st.dataframe(cache.rows_table(), hide_index=True, height=300)
     c1, c2 = st.columns(2)
