@@ -46,7 +46,7 @@ def explain(more: str, technical: str) -> None:
             st.markdown(technical)
 
 
-def opened(label: str, key: str):
+def opened(label: str, *, key: str):
     """An expander whose contents are drawn only while it is open: the container when open, else None.
 
     Opening or closing it reruns the page, which then draws (or leaves out) what it holds: closed, its

@@ -66,13 +66,13 @@ chrome.explain(
 )
 
 if not selection.presenting():
-    if curves := chrome.opened("Training curves of the selected model", "overview_curves"):
+    if curves := chrome.opened("Training curves of the selected model", key="overview_curves"):
         with curves:
             fig = chrome.figure(("overview", "curves", *cache.identity(view)), lambda: charts.training_curves(h))
             chrome.chart(fig)
             st.markdown(text.loss_sentence(m.loss_test))
 
-    if table := chrome.opened("Results of every model (table)", "overview_table"):
+    if table := chrome.opened("Results of every model (table)", key="overview_table"):
         with table:
             st.dataframe(cache.rows_table(), hide_index=True, height=300)
     c1, c2 = st.columns(2)
