@@ -30,13 +30,14 @@ GLIDING = {"tsne": motion.GLIDE_MS / 1000}  # pages whose maps glide to the next
 # The page's figure must start within a projector's 720 px: less empty space above the title.
 PAGE_CSS = (
     "<style>.stMainBlockContainer {padding-top: 3.5rem; padding-bottom: 2rem;}"
-    " .stMainBlockContainer h1 {padding-top: 0.25rem; padding-bottom: 0.25rem;}</style>"
+    " .stMainBlockContainer h1 {padding-top: 0.25rem; padding-bottom: 0.25rem;}"
+    " [data-testid='stMetricLabel'] p {white-space: normal;}</style>"  # a narrow column wraps a label, never cuts it
 )
 PRESENTER_CSS = PAGE_CSS + (
     "<style>.stMainBlockContainer p, .stMainBlockContainer li {font-size: 1.25rem;}"
     " .stMainBlockContainer h1 {font-size: 2.2rem;}"
     " .stMainBlockContainer .sae-legend {font-size: 1.15rem;}"
-    " [data-testid='stMetricLabel'] p {font-size: 1.05rem; white-space: normal;}"
+    " [data-testid='stMetricLabel'] p {font-size: 1.05rem;}"
     " [data-testid='stMetricValue'], [data-testid='stMetricValue'] p {font-size: 2.4rem;}</style>"
 )
 

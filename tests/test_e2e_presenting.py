@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_e2e import MAIN, PAGES, wait_for_page
 
@@ -78,6 +79,16 @@ def smallest_chart_text(page) -> dict[str, float]:
     )
 
 
+def cut_off(page) -> list[str]:
+    """Text in the main area that its box cuts off or scrolls: metric labels and values, segmented controls."""
+    return page.evaluate(
+        f"""() => Array.from(document.querySelectorAll(
+                '{MAIN} [data-testid=stMetricValue] *, {MAIN} [data-testid=stMetricLabel] *, '
+                + '{MAIN} [data-testid=stButtonGroup] [role=radiogroup]'))
+            .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
+    )
+
+
 def shot(page, name: str) -> None:
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:
@@ -101,6 +112,7 @@ def test_every_page_at_1280x720_in_presenter_mode(server, chromium):
         assert text["ticks"] >= 16, f"{name}: tick labels {text}"
         assert text["legend"] >= 16 and text["axis_titles"] >= 16, f"{name}: {text}"
         assert "Technical details" not in page.inner_text(MAIN), name
+        assert not cut_off(page), f"{name}: text cut off at 1280 px: {cut_off(page)}"
     assert not errors, errors
     page.close()
 
@@ -136,4 +148,57 @@ def test_every_tour_step_at_1280x720_shows_a_figure(server, chromium):
         wait_for_app(page)
         assert steps < 10
     assert steps >= 5, "most steps have a ready model on this grid"
+    page.close()
+
+
+# A λ axis of the real grid's size (the tiny grid's two values never crowd), drawn by Plotly in half a page:
+# 402 px wide at 1280 x 720 and 722 px at 1920 x 1080 (measured on the overview, with and without presenter mode)
+GRID_K = tuple(float(v) for v in np.linspace(0, 1e-4, 10))
+GRID_A = (0.0, 3e-4, 1e-3, 3e-3, 1e-2)
+AXIS_LABELS = """([spec, width]) => {
+    const gd = document.createElement('div'); document.body.appendChild(gd);
+    const fig = JSON.parse(spec);
+    return Plotly.newPlot(gd, fig.data, Object.assign(fig.layout, {width: width}), {staticPlot: true}).then(() => {
+        const labels = [...gd.querySelectorAll('.xtick text, .x2tick text')].filter(t => t.textContent);
+        const boxes = labels.map(t => t.getBoundingClientRect());
+        const out = {texts: labels.map(t => t.textContent), margin: gd.layout.margin.b, used: gd._fullLayout._size.b,
+            tilted: labels.filter(t => (t.getAttribute('transform') || '').includes('rotate')).length,
+            overlaps: boxes.slice(1).filter((b, i) => b.left < boxes[i].right + 4).length,
+            px: labels.length ? parseFloat(getComputedStyle(labels[0]).fontSize) : 0};
+        gd.remove(); return out;
+    });
+}"""
+
+
+def test_a_lambda_axis_of_the_whole_grid_lies_flat_and_fits_half_a_page_in_and_out_of_presenter_mode(
+    chromium, monkeypatch
+):
+    from plotly.offline import get_plotlyjs
+
+    from app import chrome
+    from app.presentation import charts
+
+    rows = [
+        {"lambda_k": k, "lambda_a": a, "mse_train": 1e-3 + k + a, "mse_test": 1e-3 + k + a, "density_test": 0.5}
+        | {"density_train": 0.5, "history_loss_train": 2e-3 + k + a, "history_loss_test": 2e-3 + k + a}
+        for k in GRID_K
+        for a in GRID_A
+    ]
+    page = chromium.new_page()
+    page.set_content("<html><body></body></html>")
+    page.add_script_tag(content=get_plotlyjs())
+    for presenting in (False, True):
+        monkeypatch.setattr(chrome, "presenting", lambda p=presenting: p)
+        for axis, values in (("lambda_k", GRID_K), ("lambda_a", GRID_A)):
+            for build in (charts.loss_vs_lambda, charts.density_vs_lambda):
+                fig = build(rows, axis, 0.0, 0.0, grid_values=values, legend=False, large_text=presenting)
+                chrome._size(fig)  # presenter mode's text, as the page enlarges it
+                for width in (402, 722):
+                    got = page.evaluate(AXIS_LABELS, [fig.to_json(), width])
+                    where = f"{build.__name__} over {axis}, {width} px, presenting={presenting}: {got}"
+                    assert got["px"] == (18 if presenting else 12), where
+                    assert not got["tilted"] and not got["overlaps"], where
+                    assert got["texts"][0] == "0" and got["texts"][-1] == charts.lambda_tick(values[-1]), where
+                    assert len(got["texts"]) >= 3, where  # ends and at least one between
+                    assert got["used"] == got["margin"], f"Plotly grew the bottom margin (a second drawing): {where}"
     page.close()

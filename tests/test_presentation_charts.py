@@ -313,22 +313,30 @@ def test_a_lambda_axis_has_one_position_per_grid_value_even_before_the_grid_is_r
     assert list(first.x) == [1, 4]  # 3e-4 and 1e-2 at their own positions, 0 and 3e-4 apart
     sel = by_name(fig, "selected model") if build is charts.density_vs_lambda else fig.data[-2]
     assert set(sel.x) == {4}
-    # lambda_k: ten ticks as people read them
+    # lambda_k: ten positions, each with its tick; as many labels as lie flat, as people read them, both ends
     k_rows = [{**make_rows()[0], "lambda_k": GRID_K[1], "lambda_a": 0.0}]
     k_axis = build(k_rows, "lambda_k", 0.0, grid_values=GRID_K).layout
     k_axis = k_axis.xaxis2 if build is charts.loss_vs_lambda else k_axis.xaxis
-    assert list(k_axis.ticktext) == [
-        "0",
-        "1.1e-5",
-        "2.2e-5",
-        "3.3e-5",
-        "4.4e-5",
-        "5.6e-5",
-        "6.7e-5",
-        "7.8e-5",
-        "8.9e-5",
-        "1e-4",
-    ]
+    assert list(k_axis.tickvals) == list(range(10)) and k_axis.tickangle == 0
+    assert list(k_axis.ticktext) == ["0", "", "", "3.3e-5", "", "", "6.7e-5", "", "", "1e-4"]
+    # presenter mode's larger text: fewer labels on the five λ_a positions, the ends kept
+    big = build(rows, "lambda_a", 0.0, 1e-2, grid_values=GRID_A, large_text=True).layout
+    big = big.xaxis2 if build is charts.loss_vs_lambda else big.xaxis
+    assert list(big.tickvals) == [0, 1, 2, 3, 4] and list(big.ticktext) == ["0", "", "0.001", "", "0.01"]
+
+
+@pytest.mark.parametrize("n", range(1, 16))
+@pytest.mark.parametrize("most", [2, 4, 6])
+def test_labelled_ticks_keep_both_ends_at_most_as_many_as_fit_and_evenly_spread(n, most):
+    shown = charts.labelled_ticks(n, most)
+    assert shown == sorted(set(shown)) and shown[0] == 0 and shown[-1] == n - 1
+    assert len(shown) == n if n <= most else len(shown) <= most
+    gaps = {b - a for a, b in zip(shown, shown[1:])} or {1}
+    if (n - 1) in {g * (len(shown) - 1) for g in gaps}:  # evenly spaced to the end where a step lands there
+        assert len(gaps) == 1
+    else:  # otherwise no gap more than twice another
+        assert max(gaps) <= 2 * min(gaps), (n, most, shown)
+    assert charts.labelled_ticks(10, 6) == [0, 3, 6, 9] and charts.labelled_ticks(5, 4) == [0, 2, 4]
 
 
 def test_a_lambda_axis_without_grid_values_shows_the_values_present_and_any_extra_cell():
@@ -745,6 +753,7 @@ def every_figure() -> dict[str, go.Figure]:
 
 def test_every_builder_is_in_every_figure():
     assert set(every_figure()) == {n for n in charts.__all__ if n[0].islower() and callable(getattr(charts, n))} - {
+        "labelled_ticks",
         "lambda_positions",
         "lambda_tick",
         "silhouette_sentence",

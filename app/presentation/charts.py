@@ -45,6 +45,7 @@ __all__ = [
     "density_vs_lambda",
     "frontier",
     "lambda_positions",
+    "labelled_ticks",
     "lambda_tick",
     "loss_vs_lambda",
     "silhouette_panels",
@@ -74,6 +75,9 @@ DEFAULT_HEIGHT = 450  # px: Plotly's (and Streamlit's) height of a figure that s
 TITLE_BAND, LEGEND_ROW = 48, 44
 SUBPLOT_TITLE_ROW = 30  # px: a subplot title's row above the plot
 TSNE_LEGEND_BAND = 72  # px right of a t-SNE map for its legend of digits (65 px at 18 px text, measured)
+# most λ tick labels on a half-page axis, so that they lie flat (never tilted, never overlapping) at 12 px text
+# and at presenter mode's 18 px in a projector's 1280 px page; the other positions keep their tick and grid line
+LAMBDA_LABELS, LAMBDA_LABELS_LARGE = 6, 4
 JARGON = r"\bh/|\|\|?h\|\|?|‖|\bW_?1\b|max\s*\|w\||\bL0\b"  # symbols kept to hover text, never in what people read
 
 
@@ -241,13 +245,35 @@ def _panels(
     return layout
 
 
-def _lambda_axis(positions: Sequence[float]) -> dict:
-    """An x axis with one evenly spaced position per λ in positions, labelled as people read it."""
+def labelled_ticks(n: int, most: int) -> list[int]:
+    """Which of n evenly spaced positions carry a label, at most `most` of them (at least 2): all where they
+    fit, else the first, the last and evenly spaced ones between (every third of ten: 0, 3, 6, 9)."""
+    most = max(2, most)
+    if n <= most:
+        return list(range(n))
+    for step in range(2, n):  # a step that lands on the last position: evenly spaced to the end
+        if (n - 1) % step == 0 and (n - 1) // step + 1 <= most:
+            return list(range(0, n, step))
+    step = math.ceil((n - 1) / (most - 1))  # n - 1 prime: evenly spaced, the last one labelled instead of its neighbour
+    out = list(range(0, n - 1, step))
+    if len(out) > 1 and n - 1 - out[-1] < step / 2:
+        out.pop()
+    return [*out, n - 1]
+
+
+def _lambda_axis(positions: Sequence[float], large_text: bool = False) -> dict:
+    """An x axis with one evenly spaced position per λ in positions, labelled as people read it.
+
+    Every position has its tick and grid line; labels lie flat, as many as fit (`labelled_ticks`: fewer with
+    presenter mode's large_text): ten labels side by side crowd a half-page chart and Plotly tilts them.
+    """
     n = len(positions)
+    shown = set(labelled_ticks(n, LAMBDA_LABELS_LARGE if large_text else LAMBDA_LABELS))
     return dict(
         tickmode="array",
         tickvals=list(range(n)),
-        ticktext=[lambda_tick(v) for v in positions],
+        ticktext=[lambda_tick(v) if i in shown else "" for i, v in enumerate(positions)],
+        tickangle=0,
         range=[-0.5, max(n, 1) - 0.5],
         showgrid=True,
         zeroline=False,
@@ -294,6 +320,7 @@ def loss_vs_lambda(
     grid_values: Sequence[float] | None = None,
     height: int | None = None,
     legend: bool = True,
+    large_text: bool = False,
 ) -> go.Figure:
     """Two panels over `axis`, for the grid rows (dicts) whose other lambda is `fixed`, train and test each.
 
@@ -303,6 +330,7 @@ def loss_vs_lambda(
     grid_values: every value of `axis` in the grid, one position each (default: those in rows).
     Both panels share one y scale, logarithmic when the values span more than a decade.
     legend: False for none (a page showing it beside `density_vs_lambda` draws `sweep_legend` above both).
+    large_text: the page shows presenter mode's larger text: fewer λ labels, so that they lie flat.
     """
     _other_axis(axis)
     data = _slice_rows(rows, axis, fixed)
@@ -362,7 +390,7 @@ def loss_vs_lambda(
     # (set, not `matches`: Plotly.js 3 mis-ranges these matched axes)
     y = dict(exponentformat="e", nticks=4, **_shared_range(values))
     for k in ("xaxis", "xaxis2"):
-        layout[k] |= _lambda_axis(positions)
+        layout[k] |= _lambda_axis(positions, large_text)
     layout["xaxis2"]["title"] = dict(text=LAMBDA_TITLES[axis])
     layout["yaxis"] |= y
     layout["yaxis2"] |= y
@@ -480,13 +508,14 @@ def density_vs_lambda(
     grid_values: Sequence[float] | None = None,
     height: int | None = None,
     legend: bool = True,
+    large_text: bool = False,
 ) -> go.Figure:
     """Density of the code (fraction of non-zero entries) on the training and test sets vs `axis`.
 
     rows: the grid's results (dicts with density_test, and density_train where known: rows without it
     draw the test set alone). The right axis reads the same heights as sparsity = 1 - density.
     grid_values: every value of `axis` in the grid, one position each (default: those in rows).
-    legend: False for none (see `loss_vs_lambda`).
+    legend: False for none, large_text: fewer λ labels (see `loss_vs_lambda`).
     """
     _other_axis(axis)
     data = _slice_rows(rows, axis, fixed)
@@ -511,7 +540,7 @@ def density_vs_lambda(
         ys = [v for k in ("density_train", "density_test") if (v := _number(sel, k)) is not None]
         traces.append(_selected_trace(_position(positions, lam), ys, lam, sym))
     layout = dict(
-        xaxis=_lambda_axis(positions) | dict(title=dict(text=LAMBDA_TITLES[axis])),
+        xaxis=_lambda_axis(positions, large_text) | dict(title=dict(text=LAMBDA_TITLES[axis])),
         yaxis=dict(title=dict(text="density: share of non-zero entries"), range=[0, 1]),
         yaxis2=dict(
             title=dict(text="sparsity = 1 − density"),
@@ -1171,7 +1200,5 @@ def frontier(
         height=height,
     )
     fig.update_xaxes(title_text=x_titles.get(x_key, x_key))
-    fig.update_yaxes(
-        title_text="reconstruction error (test MSE) ↑ worse", type="log", **_log_ticks([r[y_key] for r in rows])
-    )
+    fig.update_yaxes(title_text="error (test MSE) ↑ worse", type="log", **_log_ticks([r[y_key] for r in rows]))
     return fig

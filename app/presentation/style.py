@@ -21,10 +21,10 @@ ORANGE = "#E69F00"  # Okabe-Ito orange: a third category
 MEAN_LINE = "red"  # DESIGN §1: the classic silhouette plot's dashed red mean line
 GREYS = [[0.0, "black"], [1.0, "white"]]
 TEMPLATE = "sae"  # plotly_white's parts we use, registered once under this name and made the default (use_template)
-# px below a plot whose x axis has a title and one tick label per λ: enough for Plotly to tilt the labels
-# where they crowd (half a 1280 px page) without growing the margin and drawing the figure a second
-# time (measured in Chromium: 82 px needed at 12 px text, 110 px at presenter mode's 18 px)
-AXIS_BAND, AXIS_BAND_PRESENTING = 84, 116
+# px below a plot whose x axis has a title and flat λ tick labels (charts.labelled_ticks), with a few px to
+# spare: less, and Plotly grows the margin and draws the figure a second time (measured in Chromium: 53 px
+# needed at 12 px text, 65 px at presenter mode's 18 px)
+AXIS_BAND, AXIS_BAND_PRESENTING = 60, 74
 LEGEND_TOP = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)  # one row above the plot
 
 

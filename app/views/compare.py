@@ -44,7 +44,7 @@ if "cmp_lambda_k" not in st.session_state or "cmp_lambda_a" not in st.session_st
 @st.fragment
 def compare() -> None:
     """Model B's sliders and everything that depends on B: only this part reruns when B changes."""
-    c1, c2, c3 = st.columns([2, 2, 3])
+    c1, c2, c3 = st.columns([1, 1, 2])  # "Show" whole on one line, at presenter mode's text in a 1280 px page too
     c1.select_slider("Model B: λ_k", options=g.lambda_k, format_func=text.fmt, key="cmp_lambda_k")
     c2.select_slider("Model B: λ_a", options=g.lambda_a, format_func=text.fmt, key="cmp_lambda_a")
     st.session_state.setdefault("compare_show", "filters")

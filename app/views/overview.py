@@ -27,7 +27,14 @@ def lambda_figures(axis: str, main: bool) -> None:
         fig = chrome.figure(
             ("overview", builder.__name__, axis, fixed, selected, values, token),
             lambda b=builder: b(
-                cache.rows(), axis, fixed, selected, grid_values=values, height=None if main else 460, legend=False
+                cache.rows(),
+                axis,
+                fixed,
+                selected,
+                grid_values=values,
+                height=None if main else 460,
+                legend=False,
+                large_text=selection.presenting(),
             ),
         )
         chrome.chart(fig, where=where, main=main and where is left)
@@ -35,9 +42,11 @@ def lambda_figures(axis: str, main: bool) -> None:
 
 lambda_figures("lambda_k", main=True)
 cols = st.columns(5)
-cols[0].metric("Redrawing error (test MSE)", f"{m.loss_test.mse:.5f}", help="Mean squared error of the redrawn digits")
+cols[0].metric(
+    "Redrawing error", f"{m.loss_test.mse:.5f}", help="Mean squared error of the redrawn test digits (test MSE)"
+)
 cols[1].metric("Sparsity of the code", f"{m.sparsity_test:.1%}", help="Fraction of code entries that are zero")
-cols[2].metric("Active units", f"{m.l0_mean_test:.0f} of 196", help="Mean number of non-zero code entries per digit")
+cols[2].metric("Active units (of 196)", f"{m.l0_mean_test:.0f}", help="Mean number of non-zero code entries per digit")
 cols[3].metric("Dead units", m.n_dead_units, help="Units that never fire on any test digit")
 cols[4].metric("Epochs trained", h["last_epoch"] + 1)
 st.markdown(
