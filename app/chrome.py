@@ -107,8 +107,12 @@ def _size(fig: go.Figure) -> None:
     setattr(fig, _SIZED, True)
 
 
-def playing_label() -> str | None:
-    """While the animation plays: the animated λ as it should be written on the figure, else None."""
+PLAYING = "sae_playing"  # layout.meta of the main figure while the animation plays: {"axis", "value"} it shows
+
+
+def playing_label() -> tuple[str, dict] | None:
+    """While the animation plays: the animated λ as it should be written on the figure, and as the figure
+    carries it for Stop ({"axis", "value"}: app/presentation/stop_watch.js); else None."""
     anim = st.session_state.get("_anim")
     if not anim:
         return None
@@ -116,28 +120,57 @@ def playing_label() -> str | None:
 
     axis = anim["axis"]
     value = st.session_state.get(axis)
-    return None if value is None else f"{'λ_k' if axis == 'lambda_k' else 'λ_a'} = {fmt(value)}"
+    if value is None:
+        return None
+    return f"{'λ_k' if axis == 'lambda_k' else 'λ_a'} = {fmt(value)}", {"axis": axis, "value": float(value)}
 
 
-def _with_label(fig: go.Figure, label: str, inside: bool = False) -> go.Figure:
-    """A copy of `fig` with `label` written large (the shared figure stays as it is).
+LABEL_BAND = 2 * PRESENTER_FONT + 14  # px at the top of a playing figure for the λ it shows, written large
+PLOTLY_HEIGHT, PLOTLY_TOP, PLOTLY_BOTTOM = 450, 100, 80  # px: Plotly's height and margins where a figure sets none
 
-    Above the plot's top-right corner; inside: in the plot's top-left corner instead, for a half-page
-    figure whose title would run into it and whose corners are empty (a t-SNE map, roughly round).
+
+def _with_label(fig: go.Figure, label: str, shows: dict | None = None, inside: bool = False) -> go.Figure:
+    """A copy of `fig` with `label` written large (the shared figure stays as it is), and what it shows in
+    its layout's meta (`PLAYING`) for the page's Stop.
+
+    The label gets a band of its own at the top (LABEL_BAND px, taken from the plot: the figure keeps its
+    height, so nothing on the page moves): what is placed in the figure's own coordinates (its title, a
+    legend above the plot) moves down by the band, and what is placed on the plot moves with the plot.
+    Written over the figure, the label covered titles, subplot titles and legends at a projector's 1280 px.
+    inside: in the plot's top-left corner instead, for a half-page figure whose corners are empty (a t-SNE
+    map, roughly round).
     """
     out = go.Figure(fig)
+    if inside:
+        place = dict(xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="top")
+    else:
+        height = out.layout.height or PLOTLY_HEIGHT
+        top = out.layout.margin.t if out.layout.margin.t is not None else PLOTLY_TOP
+
+        def down(y: float) -> float:  # a height in the figure's coordinates, LABEL_BAND px lower
+            return 1 - ((1 - y) * height + LABEL_BAND) / height
+
+        title = out.layout.title
+        if title.yref in (None, "container"):  # Plotly's own place: the middle of the top margin
+            auto = title.y is None or title.y == "auto"
+            out.layout.title.update(y=down(1 - top / 2 / height if auto else title.y), yref="container")
+            if auto:
+                out.layout.title.yanchor = "middle"
+        if out.layout.legend.yref == "container" and out.layout.legend.y is not None:
+            out.layout.legend.y = down(out.layout.legend.y)
+        out.layout.margin.t = top + LABEL_BAND
+        bottom = out.layout.margin.b if out.layout.margin.b is not None else PLOTLY_BOTTOM
+        plot = max(height - top - LABEL_BAND - bottom, 1)  # an annotation is placed on the plot's scale only
+        place = dict(xref="paper", yref="paper", x=1.0, y=1 + (top + LABEL_BAND) / plot, xanchor="right", yanchor="top")
     out.add_annotation(
         text=f"<b>{label}</b>",
-        xref="paper",
-        yref="paper",
-        x=0.0 if inside else 1.0,
-        y=1.0,
-        xanchor="left" if inside else "right",
-        yanchor="top" if inside else "bottom",
         showarrow=False,
         font=dict(size=2 * PRESENTER_FONT, color="#D55E00"),
         bgcolor="rgba(255,255,255,0.85)",
+        **place,
     )
+    if shows is not None:
+        out.layout.meta = (out.layout.meta or {}) | {PLAYING: shows}
     return out
 
 
@@ -186,9 +219,9 @@ def chart(fig: go.Figure, *, where=st, main: bool = False, label_inside: bool = 
     main: the page's main figure, on which the animation writes the λ it is showing
     (label_inside: in the plot's top-left corner, see `_with_label`).
     """
-    label = playing_label() if main else None
-    if label:
-        fig = _with_label(fig, label, inside=label_inside)  # a copy: not frozen, sent as it is
+    playing = playing_label() if main else None
+    if playing:
+        fig = _with_label(fig, *playing, inside=label_inside)  # a copy: not frozen, sent as it is
     if not getattr(fig, _FROZEN, False):
         _size(fig)
     clickable = kwargs.get("selection_mode") == "points"

@@ -45,7 +45,7 @@ TABLE = (
     SessionKey("tour", "the guided tour's step, 0 when off", url="tour"),
     SessionKey("tour-", "the tour's buttons (back, next, finish, end, show, start)", prefix=True),
     SessionKey("anim_axis", "which λ Play steps through", keep=True),
-    SessionKey("anim-", "the animation's Play and Stop buttons", prefix=True),
+    SessionKey("anim-", "the animation's Play and Stop buttons, and Stop's watch on the figure shown", prefix=True),
     SessionKey("_anim", "the animation while it plays: its axis, last step, and the λ last drawn in full"),
     SessionKey("_maps_page", "the open page needs models with maps (the animation steps through those)"),
     SessionKey("_tour_skipped", "tour steps skipped on the way to this one (no model for them is ready)"),

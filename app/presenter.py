@@ -8,6 +8,8 @@
 * The animation steps λ_k or λ_a through the ready models of the grid, one
   every `ANIMATION_SECONDS`, on whatever page is open; on a page whose figure
   glides from one model to the next (the t-SNE maps) each step waits for the glide.
+  Stop keeps the λ written on the page's main figure when it is clicked: the page
+  sends it (`STOP_WATCH`), since the server may already be a step ahead of the screen.
 
 The entry point calls `sidebar_tools()` after `selection.sidebar()` and
 `tour_banner()` just before the page runs.
@@ -15,8 +17,10 @@ The entry point calls `sidebar_tools()` after `selection.sidebar()` and
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import streamlit as st
 
@@ -27,9 +31,14 @@ from core.config import same_lambda
 
 ANIMATION_SECONDS = 1.5
 GLIDING = {"tsne": motion.GLIDE_MS / 1000}  # pages whose maps glide to the next model: seconds a step adds
+# Stop's watch on the page (stop_watch.js): takes a click on Stop and sends the λ the main figure shows
+STOP_WATCH = st.components.v2.component(
+    "sae_stop_watch", js=(Path(__file__).parent / "presentation" / "stop_watch.js").read_text()
+)
 # The page's figure must start within a projector's 720 px: less empty space above the title.
 PAGE_CSS = (
-    "<style>.stMainBlockContainer {padding-top: 3.5rem; padding-bottom: 2rem;}"
+    "<style>.st-key-anim-watch {display: none;}"  # Stop's watch draws nothing: no gap in the sidebar either
+    " .stMainBlockContainer {padding-top: 3.5rem; padding-bottom: 2rem;}"
     " .stMainBlockContainer h1 {padding-top: 0.25rem; padding-bottom: 0.25rem;}"
     " [data-testid='stMetricLabel'] p {white-space: normal;}</style>"  # a narrow column wraps a label, never cuts it
 )
@@ -278,6 +287,30 @@ def _stop(undo_last_step: bool = False) -> None:
         selection.set_widget(**{anim["axis"]: anim["shown"]})
 
 
+def _stop_as_shown() -> None:
+    """Stop clicked in the browser (stop_watch.js): keep the λ the main figure showed at the click.
+
+    The page sends {"axis", "value"} as the figure carries it (`chrome.PLAYING`); anything else, or a λ
+    that is not a ready model next to the one selected, stops as the button does (`_stop`). It applies
+    even when the animation has just reached its end: the click was made on what was on screen.
+    """
+    shown = getattr(st.session_state.get("anim-watch"), "stop", None)
+    axis = shown.get("axis") if isinstance(shown, dict) else None
+    value = shown.get("value") if isinstance(shown, dict) else None
+    if axis not in ("lambda_k", "lambda_a") or not isinstance(value, (int, float)) or not math.isfinite(value):
+        _stop(undo_last_step=True)
+        return
+    sel = selection.current()
+    ready = selection.ready_values(axis, sel, maps=bool(st.session_state.get("_maps_page")))
+    match = next((v for v in ready if same_lambda(v, float(value))), None)
+    if match is None:
+        _stop(undo_last_step=True)
+        return
+    _stop()
+    if not same_lambda(getattr(sel, axis), match):
+        selection.set_widget(**{axis: match})
+
+
 def page_drawn() -> None:
     """Called after a page drew itself in full: during the animation, the λ on screen (what Stop keeps)."""
     anim = st.session_state.get("_anim")
@@ -324,6 +357,7 @@ def _animation_controls() -> None:
     )
     if anim:
         st.button("Stop", icon=":material/stop:", on_click=_stop, args=(True,), key="anim-stop")
+        STOP_WATCH(key="anim-watch", on_stop_change=_stop_as_shown, height=0)  # the browser's Stop, as shown
         _player()
     else:
         touring = bool(st.session_state.get("tour"))

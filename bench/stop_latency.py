@@ -43,10 +43,15 @@ ON_FIGURE = """() => { const gd = document.querySelector('[data-testid=stMain] .
   return a ? a.text.replace(/<[^>]+>/g, '').split('= ')[1] : null; }"""
 # from the click's own time stamp (when the mouse was pressed, however busy the page was) to the first frame
 # painted with Play back in the sidebar
+# and the λ written on the main figure at that moment (what the audience saw when they clicked)
 WATCH = """() => {
-  const S = (window.__stop = {clicked: null, shown: null});
+  const S = (window.__stop = {clicked: null, shown: null, figure: null});
+  const onFigure = ON_FIGURE;
   document.addEventListener('click', (e) => {
-    if (S.clicked === null && e.target.closest && e.target.closest('.st-key-anim-stop')) S.clicked = e.timeStamp;
+    if (S.clicked === null && e.target.closest && e.target.closest('.st-key-anim-stop')) {
+      S.clicked = e.timeStamp;
+      S.figure = onFigure();
+    }
   }, {capture: true, once: false});
   const seen = () => document.querySelector('[data-testid=stSidebar] .st-key-anim-play button');
   new MutationObserver((_, obs) => {
@@ -55,7 +60,7 @@ WATCH = """() => {
       requestAnimationFrame(() => { S.shown = performance.now(); });
     }
   }).observe(document.body, {childList: true, subtree: true});
-}"""
+}""".replace("ON_FIGURE", ON_FIGURE)
 STAY_S = 4.0  # how long λ must stay put after Stop
 
 
@@ -64,22 +69,23 @@ def same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and float(a) == float(b)
 
 
-def one_try(page, url: str, rng: random.Random) -> dict:
+def one_try(page, url: str, rng: random.Random, window_ms: float = 2000) -> dict:
     page.goto(url)  # from the first λ_k each time: the animation must not reach the grid's end before Stop
     wait_for_app(page)
     page.wait_for_timeout(1000)
     page.locator(f"{SIDEBAR} .st-key-anim-play button").click()
     start = page.evaluate(LAMBDA_K)
     page.wait_for_function(f"(v) => ({LAMBDA_K})() !== v", arg=start, timeout=30_000)  # a first step
-    page.wait_for_timeout(rng.uniform(0, 2000))
+    page.wait_for_timeout(rng.uniform(0, window_ms))
     box = page.locator(f"{SIDEBAR} .st-key-anim-stop button").bounding_box()
     page.evaluate(WATCH)
-    shown = page.evaluate(ON_FIGURE) or page.evaluate(LAMBDA_K)
+    slider = page.evaluate(LAMBDA_K)
     # a click as a person makes it: the mouse pressed where the button is (Playwright's own click first waits
     # until the button has stood still for two animation frames, which a busy page delays by itself)
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_function("() => window.__stop.shown !== null", timeout=30_000)
     stopped_ms = page.evaluate("() => window.__stop.shown - window.__stop.clicked")
+    shown = page.evaluate("() => window.__stop.figure") or slider
     values = set()
     end = time.perf_counter() + STAY_S
     while time.perf_counter() < end:
@@ -96,6 +102,13 @@ def main() -> None:
     ap.add_argument("--page", default="tsne", help="the page to animate on (default: tsne, whose maps glide)")
     ap.add_argument("--tries", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--window-ms",
+        type=float,
+        default=2000,
+        help="Stop lands at random up to this long after a step shows in the sidebar (default 2000: anywhere in "
+        "a step; 400: mostly while the browser still draws the step the server has finished)",
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     tries = []
@@ -103,7 +116,7 @@ def main() -> None:
         page = b.new_page(viewport={"width": 1280, "height": 720})
         path = "" if args.page == "overview" else args.page
         for i in range(args.tries):
-            t = one_try(page, f"{url}/{path}?present=1&lambda_k=0&lambda_a=0", rng)
+            t = one_try(page, f"{url}/{path}?present=1&lambda_k=0&lambda_a=0", rng, args.window_ms)
             tries.append(t)
             print(f"try {i + 1}: Stop shown after {t['stop_ms']} ms; λ_k at the click {t['shown']}, "
                   f"then {', '.join(t['after'])}{'  <- MOVED' if t['moved'] else ''}", flush=True)  # fmt: skip

@@ -218,3 +218,48 @@ def test_play_steps_lambda_in_a_real_browser(server, chromium):
     wait_for_page(page)
     assert url_query(page)["lambda_k"] != "0"
     assert first_figure_data(page) != before, "the page did not follow the animation"
+
+
+# Play, then as soon as Stop is watched (stop_watch.js) and the main figure is labelled: make the figure show
+# `value` (or the other λ_k of the tiny grid: as when the server is a step ahead of the screen), click Stop
+# (null after 20 s without that: nothing clicked)
+PLANT_AND_STOP = """(value) => new Promise((done) => {
+  const until = performance.now() + 20000;
+  const tick = () => {
+    const btn = document.querySelector('[data-testid=stSidebar] .st-key-anim-stop button');
+    const gd = document.querySelector('[data-testid=stMain] .js-plotly-plot');
+    const meta = gd && gd.layout && gd.layout.meta && gd.layout.meta.sae_playing;
+    if (performance.now() > until) return done(null);
+    if (!btn || !meta || document.documentElement.dataset.saeStopWatch !== 'on') return requestAnimationFrame(tick);
+    gd.layout.meta.sae_playing = value || {axis: 'lambda_k', value: meta.value === 0 ? 0.001 : 0};
+    btn.click();
+    done(gd.layout.meta.sae_playing.value);
+  };
+  tick();
+})"""
+
+
+def test_stop_keeps_the_lambda_on_the_figure_even_when_the_server_is_a_step_ahead(server, chromium):
+    server, _ = server
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server}/?lambda_k=0&lambda_a=0")
+    wait_for_page(page)
+    play = page.locator("[data-testid=stSidebar] .st-key-anim-play button")
+    for planted in (None, {"axis": "lambda_k", "value": 0.123}, {"axis": "lambda_a", "value": "0.001"}):
+        play.click()
+        kept = page.evaluate(PLANT_AND_STOP, planted)
+        assert kept is not None, "no Stop watched, or no λ on the main figure, while playing"
+        play.wait_for(timeout=20_000)  # stopped: Play is back
+        wait_for_app(page)
+        page.wait_for_timeout(2_000)  # the animation's interval: no step after Stop
+        wait_for_app(page)
+        assert play.is_visible() and not page.locator("[data-testid=stException]").count()
+        lam = float(url_query(page)["lambda_k"])
+        if planted is None:  # what the figure showed, not what the server had reached
+            assert lam == kept, (lam, kept)
+        else:  # a value that is no ready model, or not a number: Stop as the button does, on a λ of the grid
+            assert lam in (0.0, 1e-3) and url_query(page)["lambda_a"] == "0", planted
+    assert not errors, errors
+    page.close()

@@ -202,3 +202,35 @@ def test_a_lambda_axis_of_the_whole_grid_lies_flat_and_fits_half_a_page_in_and_o
                     assert len(got["texts"]) >= 3, where  # ends and at least one between
                     assert got["used"] == got["margin"], f"Plotly grew the bottom margin (a second drawing): {where}"
     page.close()
+
+
+# While playing: the λ written large on the main figure, and every other text of that figure it overlaps
+LABEL_OVERLAPS = """() => new Promise((done) => {
+  const until = performance.now() + 20000;
+  const tick = () => {
+    const gd = [...document.querySelectorAll('[data-testid=stMain] .js-plotly-plot')]
+      .find(g => g.layout && g.layout.meta && g.layout.meta.sae_playing && g._fullLayout);
+    const label = gd && [...gd.querySelectorAll('.annotation')].find(a => /^λ_[ka] = /.test(a.textContent));
+    if (!label) return performance.now() > until ? done(null) : requestAnimationFrame(tick);
+    const box = label.getBoundingClientRect(), chart = gd.getBoundingClientRect();
+    const hits = [...gd.querySelectorAll('text')].filter(t => t.textContent.trim() && !label.contains(t))
+      .filter(t => { const b = t.getBoundingClientRect();
+        return b.width && b.left < box.right - 1 && box.left < b.right - 1
+          && b.top < box.bottom - 1 && box.top < b.bottom - 1; })
+      .map(t => t.textContent);
+    done({label: label.textContent, hits: hits, inside: box.top >= chart.top - 1 && box.right <= chart.right + 1});
+  };
+  tick();
+})"""
+
+
+def test_while_playing_the_lambda_written_on_the_main_figure_covers_none_of_its_text(server, chromium):
+    page = chromium.new_page(viewport=PROJECTOR)
+    for name, _ in PAGES:
+        page.goto(f"{server}/{'' if name == 'overview' else name}?present=1&{QUERY}")
+        wait_for_page(page)
+        page.locator("[data-testid=stSidebar] .st-key-anim-play button").click()
+        got = page.evaluate(LABEL_OVERLAPS)
+        assert got is not None, f"{name}: no λ written on the main figure while playing"
+        assert got["inside"] and not got["hits"], f"{name}: {got}"
+    page.close()

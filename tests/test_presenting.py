@@ -364,9 +364,20 @@ def test_on_a_half_page_map_the_playing_lambda_sits_in_the_maps_empty_corner_not
     label = [a for a in charts(at)[0]["layout"].get("annotations", []) if a["text"].startswith("<b>λ_k =")]
     assert label and (label[0]["x"], label[0]["xanchor"], label[0]["yanchor"]) == (0, "left", "top")
     at = app(tiny_cache, monkeypatch, page="filters")
+    still = charts(at)[0]["layout"]
     at.button(key="anim-play").click().run()
-    label = [a for a in charts(at)[0]["layout"].get("annotations", []) if a["text"].startswith("<b>λ_k =")]
-    assert (label[0]["x"], label[0]["yanchor"]) == (1, "bottom"), "a full-width figure: above its top-right corner"
+    playing = charts(at)[0]["layout"]
+    label = [a for a in playing.get("annotations", []) if a["text"].startswith("<b>λ_k =")]
+    assert (label[0]["x"], label[0]["xanchor"], label[0]["yanchor"]) == (1, "right", "top")
+    # a band of its own at the top, taken from the plot: the title moves down by the band, the figure's
+    # height stays (nothing on the page moves), and the label's top is the figure's top
+    band = playing["margin"]["t"] - still["margin"]["t"]
+    assert band >= 30 and playing["height"] == still["height"]
+    height = still["height"]
+    before = (1 - still["title"]["y"]) * height if "y" in still["title"] else still["margin"]["t"] / 2  # Plotly's
+    assert abs((1 - playing["title"]["y"]) * height - before - band) < 0.5 and playing["title"]["yref"] == "container"
+    plot = playing["height"] - playing["margin"]["t"] - playing["margin"]["b"]
+    assert abs((label[0]["y"] - 1) * plot - playing["margin"]["t"]) < 0.5, "the label's top at the figure's top"
 
 
 def test_the_tours_last_step_hands_the_audience_a_digit_to_smudge_or_redraw(tiny_cache, monkeypatch, mnist_path):
