@@ -129,39 +129,46 @@ LABEL_BAND = 2 * PRESENTER_FONT + 14  # px at the top of a playing figure for th
 PLOTLY_HEIGHT, PLOTLY_TOP, PLOTLY_BOTTOM = 450, 100, 80  # px: Plotly's height and margins where a figure sets none
 
 
+def _banded(fig: go.Figure) -> tuple[go.Figure, dict]:
+    """A copy of `fig` with a band of LABEL_BAND px at its top, and where a label goes in it (annotation options).
+
+    The band is taken from the plot: the figure keeps its height, so nothing on the page moves. What is placed
+    in the figure's own coordinates (its title, a legend above the plot) moves down by the band; what is placed
+    on the plot moves with the plot.
+    """
+    out = go.Figure(fig)
+    height = out.layout.height or PLOTLY_HEIGHT
+    top = out.layout.margin.t if out.layout.margin.t is not None else PLOTLY_TOP
+
+    def down(y: float) -> float:  # a height in the figure's coordinates, LABEL_BAND px lower
+        return 1 - ((1 - y) * height + LABEL_BAND) / height
+
+    title = out.layout.title
+    if title.yref in (None, "container"):  # Plotly's own place: the middle of the top margin
+        auto = title.y is None or title.y == "auto"
+        out.layout.title.update(y=down(1 - top / 2 / height if auto else title.y), yref="container")
+        if auto:
+            out.layout.title.yanchor = "middle"
+    if out.layout.legend.yref == "container" and out.layout.legend.y is not None:
+        out.layout.legend.y = down(out.layout.legend.y)
+    out.layout.margin.t = top + LABEL_BAND
+    bottom = out.layout.margin.b if out.layout.margin.b is not None else PLOTLY_BOTTOM
+    plot = max(height - top - LABEL_BAND - bottom, 1)  # an annotation is placed on the plot's scale only
+    return out, dict(xref="paper", yref="paper", x=1.0, y=1 + (top + LABEL_BAND) / plot, xanchor="right", yanchor="top")
+
+
 def _with_label(fig: go.Figure, label: str, shows: dict | None = None, inside: bool = False) -> go.Figure:
     """A copy of `fig` with `label` written large (the shared figure stays as it is), and what it shows in
     its layout's meta (`PLAYING`) for the page's Stop.
 
-    The label gets a band of its own at the top (LABEL_BAND px, taken from the plot: the figure keeps its
-    height, so nothing on the page moves): what is placed in the figure's own coordinates (its title, a
-    legend above the plot) moves down by the band, and what is placed on the plot moves with the plot.
-    Written over the figure, the label covered titles, subplot titles and legends at a projector's 1280 px.
-    inside: in the plot's top-left corner instead, for a half-page figure whose corners are empty (a t-SNE
-    map, roughly round).
+    The label has a band of its own at the top (`_banded`): written over the figure, it covered titles,
+    subplot titles and legends at a projector's 1280 px. inside: in the plot's top-left corner instead, for
+    a half-page figure whose corners are empty (a t-SNE map, roughly round).
     """
-    out = go.Figure(fig)
     if inside:
-        place = dict(xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="top")
+        out, place = go.Figure(fig), dict(xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="top")
     else:
-        height = out.layout.height or PLOTLY_HEIGHT
-        top = out.layout.margin.t if out.layout.margin.t is not None else PLOTLY_TOP
-
-        def down(y: float) -> float:  # a height in the figure's coordinates, LABEL_BAND px lower
-            return 1 - ((1 - y) * height + LABEL_BAND) / height
-
-        title = out.layout.title
-        if title.yref in (None, "container"):  # Plotly's own place: the middle of the top margin
-            auto = title.y is None or title.y == "auto"
-            out.layout.title.update(y=down(1 - top / 2 / height if auto else title.y), yref="container")
-            if auto:
-                out.layout.title.yanchor = "middle"
-        if out.layout.legend.yref == "container" and out.layout.legend.y is not None:
-            out.layout.legend.y = down(out.layout.legend.y)
-        out.layout.margin.t = top + LABEL_BAND
-        bottom = out.layout.margin.b if out.layout.margin.b is not None else PLOTLY_BOTTOM
-        plot = max(height - top - LABEL_BAND - bottom, 1)  # an annotation is placed on the plot's scale only
-        place = dict(xref="paper", yref="paper", x=1.0, y=1 + (top + LABEL_BAND) / plot, xanchor="right", yanchor="top")
+        out, place = _banded(fig)
     out.add_annotation(
         text=f"<b>{label}</b>",
         showarrow=False,
@@ -213,15 +220,20 @@ def sendable(fig: go.Figure, clickable: bool = False) -> go.Figure:
     return Sendable(spec)
 
 
-def chart(fig: go.Figure, *, where=st, main: bool = False, label_inside: bool = False, **kwargs):
+def chart(
+    fig: go.Figure, *, where=st, main: bool = False, label_inside: bool = False, beside_main: bool = False, **kwargs
+):
     """Draw a figure across its column; returns its selection event if `on_select` is given.
 
     main: the page's main figure, on which the animation writes the λ it is showing
-    (label_inside: in the plot's top-left corner, see `_with_label`).
+    (label_inside: in the plot's top-left corner, see `_with_label`). beside_main: a figure in the main
+    one's row, which gets the same empty band at its top while the animation plays, so the two stay level.
     """
-    playing = playing_label() if main else None
-    if playing:
+    playing = playing_label() if main or beside_main else None
+    if playing and main:
         fig = _with_label(fig, *playing, inside=label_inside)  # a copy: not frozen, sent as it is
+    elif playing and not label_inside:
+        fig = _banded(fig)[0]
     if not getattr(fig, _FROZEN, False):
         _size(fig)
     clickable = kwargs.get("selection_mode") == "points"

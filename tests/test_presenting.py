@@ -380,6 +380,18 @@ def test_on_a_half_page_map_the_playing_lambda_sits_in_the_maps_empty_corner_not
     assert abs((label[0]["y"] - 1) * plot - playing["margin"]["t"]) < 0.5, "the label's top at the figure's top"
 
 
+def test_while_playing_the_figure_beside_the_main_one_gets_the_same_band_and_no_label(tiny_cache, monkeypatch):
+    at = app(tiny_cache, monkeypatch)  # the overview: the loss chart (main) and the density chart in one row
+    still = [c["layout"] for c in charts(at)[:2]]
+    at.button(key="anim-play").click().run()
+    playing = [c["layout"] for c in charts(at)[:2]]
+    bands = [p["margin"]["t"] - s["margin"]["t"] for p, s in zip(playing, still)]
+    assert bands[0] >= 30 and bands[0] == bands[1], "both titles and plots move down alike: the row stays level"
+    assert [p["height"] for p in playing] == [s["height"] for s in still]
+    labelled = [any("λ_k =" in a["text"] for a in p.get("annotations", [])) for p in playing]
+    assert labelled == [True, False], "the λ is written once, on the main figure"
+
+
 def test_the_tours_last_step_hands_the_audience_a_digit_to_smudge_or_redraw(tiny_cache, monkeypatch, mnist_path):
     at = app(tiny_cache, monkeypatch)
     monkeypatch.setenv("MNIST_PATH", str(mnist_path))  # after app(), which hides it

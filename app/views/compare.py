@@ -69,7 +69,7 @@ def compare() -> None:
         fig = chrome.figure(
             ("compare", show, *cache.identity(view), name), lambda a=a, v=view, n=name: _figure(show, a, v, n)
         )
-        chrome.chart(fig, where=where, key=f"compare-{letter}", main=letter == "A")
+        chrome.chart(fig, where=where, key=f"compare-{letter}", main=letter == "A", beside_main=letter == "B")
     if show == "t-SNE":
         chrome.digit_hover(view_a.arrays[S.LABELS_TEST])  # the digit under the pointer, as a picture
     st.markdown("**Model B compared with model A:** " + "; ".join(text.differences(view_a.meta, view_b.meta)) + ".")

@@ -37,7 +37,7 @@ def lambda_figures(axis: str, main: bool) -> None:
                 large_text=selection.presenting(),
             ),
         )
-        chrome.chart(fig, where=where, main=main and where is left)
+        chrome.chart(fig, where=where, main=main and where is left, beside_main=main and where is right)
 
 
 lambda_figures("lambda_k", main=True)
