@@ -232,7 +232,7 @@ def chart(
     playing = playing_label() if main or beside_main else None
     if playing and main:
         fig = _with_label(fig, *playing, inside=label_inside)  # a copy: not frozen, sent as it is
-    elif playing and not label_inside:
+    elif playing:
         fig = _banded(fig)[0]
     if not getattr(fig, _FROZEN, False):
         _size(fig)

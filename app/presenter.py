@@ -17,7 +17,6 @@ The entry point calls `sidebar_tools()` after `selection.sidebar()` and
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ import streamlit as st
 from app import cache, chrome, selection
 from app.presentation import motion
 from app.presentation.text import fmt
-from core.config import same_lambda
+from core.config import same_lambda, snap_lambda
 
 ANIMATION_SECONDS = 1.5
 GLIDING = {"tsne": motion.GLIDE_MS / 1000}  # pages whose maps glide to the next model: seconds a step adds
@@ -295,14 +294,10 @@ def _stop_as_shown() -> None:
     even when the animation has just reached its end: the click was made on what was on screen.
     """
     shown = getattr(st.session_state.get("anim-watch"), "stop", None)
-    axis = shown.get("axis") if isinstance(shown, dict) else None
-    value = shown.get("value") if isinstance(shown, dict) else None
-    if axis not in ("lambda_k", "lambda_a") or not isinstance(value, (int, float)) or not math.isfinite(value):
-        _stop(undo_last_step=True)
-        return
-    sel = selection.current()
-    ready = selection.ready_values(axis, sel, maps=bool(st.session_state.get("_maps_page")))
-    match = next((v for v in ready if same_lambda(v, float(value))), None)
+    axis, value = (shown.get("axis"), shown.get("value")) if isinstance(shown, dict) else (None, None)
+    sel, match = selection.current(), None
+    if axis in ("lambda_k", "lambda_a") and isinstance(value, (int, float)):  # NaN or infinity snaps to nothing
+        match = snap_lambda(value, selection.ready_values(axis, sel, maps=bool(st.session_state.get("_maps_page"))))
     if match is None:
         _stop(undo_last_step=True)
         return
