@@ -3,12 +3,16 @@
 Figures are built once per (what they show, presenter mode) and kept for the server's life
 (`figure`): moving back to a model seen before costs no figure work at all. `chart` draws a
 figure with the dashboard's own template (Streamlit's theme would override its font sizes),
-larger in presenter mode, and during the animation with the animated λ written large on it.
+larger in presenter mode, and during the animation with the animated λ written large on it. A figure
+that selects nothing is drawn in place (`FIGURE`, presentation/figure.js): the same element from run to
+run, which the browser redraws with Plotly.react instead of mounting a new chart after every move.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -17,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.io.json import to_json_plotly
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app.presentation.style import AXIS_BAND, AXIS_BAND_PRESENTING, as_dict, use_template
 from app.selection import presenting
@@ -28,6 +34,11 @@ FIGURES_KEPT = 256  # built figures kept by the server (all sessions), least rec
 _SIZED = "_sae_sized"  # marks a figure already enlarged for presenter mode
 _FROZEN = "_sae_frozen"  # marks a figure kept by `figure`: never edited again, so its dict can be kept too
 _SENT = "_sae_sent"  # a frozen figure's dict as Streamlit sends it, made on its first draw
+_BYTES = "_sae_bytes"  # a frozen figure's JSON as FIGURE sends it, made on its first draw
+# a figure drawn in place: the same <div> from run to run, redrawn by Plotly.react (presentation/figure.js)
+FIGURE = st.components.v2.component(
+    "sae_figure", js=(Path(__file__).parent / "presentation" / "figure.js").read_text(), isolate_styles=False
+)
 CLICKABLE = {"clickmode": "event+select", "hovermode": "closest", "dragmode": "pan"}  # as Streamlit sets them
 
 
@@ -228,6 +239,10 @@ def chart(
     main: the page's main figure, on which the animation writes the λ it is showing
     (label_inside: in the plot's top-left corner, see `_with_label`). beside_main: a figure in the main
     one's row, which gets the same empty band at its top while the animation plays, so the two stay level.
+
+    A figure that selects nothing is drawn in place (`FIGURE`): it keeps its place on the page from run to
+    run (its key, or the line of the page that draws it), so a move redraws what changed in the figure on
+    screen instead of mounting a new chart. One that selects points on a click is Streamlit's chart.
     """
     playing = playing_label() if main or beside_main else None
     if playing and main:
@@ -236,8 +251,49 @@ def chart(
         fig = _banded(fig)[0]
     if not getattr(fig, _FROZEN, False):
         _size(fig)
+    if kwargs.get("on_select") is None:
+        own, payload = kwargs.pop("key", None), figure_bytes(fig)
+        with contextlib.nullcontext() if where is st else where:
+            if own is not None:
+                return FIGURE(data=payload, key=own, **kwargs)
+            return FIGURE(data=payload, key=f"fig-{_place()}", **kwargs)
     clickable = kwargs.get("selection_mode") == "points"
     return where.plotly_chart(sendable(fig, clickable), width="stretch", theme=None, **kwargs)
+
+
+def figure_bytes(fig: go.Figure) -> bytes:
+    """The figure as FIGURE sends it: its dict (`to_dict`'s) as JSON, made once for a kept figure."""
+    if not getattr(fig, _FROZEN, False):
+        return to_json_plotly(as_dict(fig)).encode()
+    out = getattr(fig, _BYTES, None)
+    if out is None:
+        out = to_json_plotly(sendable(fig).to_dict()).encode()
+        setattr(fig, _BYTES, out)
+    return out
+
+
+_PLACES = "_sae_figure_places"  # on the script run's context: (the run's cursors, {place: figures drawn there})
+
+
+def _place() -> str:
+    """The key's end for a figure drawn without one: the page and line that draw it, and how many it drew there
+    before (fig-<page>-<line>[-<n>]).
+
+    The same figure of a page gets the same key in every run, whatever it shows (a loop's figures are told
+    apart by their order); a fragment's run counts its own figures the same way as the page's full run.
+    """
+    frame = sys._getframe(2)  # chart's caller
+    place = f"{Path(frame.f_code.co_filename).stem}-{frame.f_lineno}"
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return place
+    run = getattr(ctx, _PLACES, None)
+    if run is None or run[0] is not ctx.cursors:  # a new run (Streamlit gives each run new cursors)
+        run = (ctx.cursors, {})
+        setattr(ctx, _PLACES, run)
+    n = run[1].get(place, 0)
+    run[1][place] = n + 1
+    return place if n == 0 else f"{place}-{n}"
 
 
 def download(label: str, make, file_name: str, *, where=st) -> None:

@@ -40,6 +40,9 @@ TABLE = (
     SessionKey("readiness_map", "the sidebar's map of the grid (a click chooses that model)"),
     SessionKey("sae-scripts", "the hidden container of the page's own scripts (app/scripts.py)"),
     SessionKey("sae-digit-sprite", "the hidden container of the test digits' picture, for the maps' hover"),
+    SessionKey(
+        "fig-", "a figure drawn in place without a key of its own: its page and line (app.chrome.chart)", prefix=True
+    ),
     # presenter tools
     SessionKey("present", "presenter mode (switch)", url="present", keep=True),
     SessionKey("tour", "the guided tour's step, 0 when off", url="tour"),

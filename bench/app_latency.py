@@ -227,7 +227,7 @@ def _problem(at) -> str | None:
     errors = [e.value for e in at.main.error]
     if errors:
         return f"error: {errors[0][:200]}"
-    if not at.main.get("plotly_chart") and not at.main.image:
+    if not _figures(at.main) and not at.main.image:
         infos = [e.value for e in at.main.info]
         return f"no figure drawn{': ' + infos[0][:200] if infos else ''}"
     return None
@@ -241,10 +241,28 @@ def _widget(at, kind: str, key: str):
         return None
 
 
+FIGURE_COMPONENT = "sae_figure"  # app.chrome.FIGURE: the figures drawn in place
+
+
+def _figures(root) -> list:
+    """The figures under `root` in page order: Streamlit's charts and those drawn in place (app.chrome.FIGURE)."""
+    return [
+        e
+        for e in root
+        if e.type == "plotly_chart"
+        or (e.type == "bidi_component" and e.proto.component_name.endswith(FIGURE_COMPONENT))
+    ]
+
+
+def _figure_bytes(element) -> int:
+    """The size of a figure's JSON as sent."""
+    return len(element.proto.spec.encode()) if element.type == "plotly_chart" else len(element.proto.bytes)
+
+
 def _figure_sizes(at, out: dict) -> None:
     """Keep the largest JSON size (bytes) of the main area's figures and of the sidebar's."""
-    main = [len(c.proto.spec.encode()) for c in at.main.get("plotly_chart")]
-    side = [len(c.proto.spec.encode()) for c in at.sidebar.get("plotly_chart")]
+    main = [_figure_bytes(c) for c in _figures(at.main)]
+    side = [_figure_bytes(c) for c in _figures(at.sidebar)]
     out["main"] = max([out.get("main", 0), *main])
     out["sidebar"] = max([out.get("sidebar", 0), *side])
     out["main_figures"] = max(out.get("main_figures", 0), len(main))
@@ -414,7 +432,7 @@ def worker_strokes(cache: str, changes: int) -> dict:
         return {"skipped": "no ready model"}
     a, ks = row
     at = _fresh_app(cache, (ks[0], a), STROKE_PAGE)
-    canvas = at.get("bidi_component")
+    canvas = [c for c in at.get("bidi_component") if not c.proto.component_name.endswith(FIGURE_COMPONENT)]
     if at.exception or len(canvas) != 1:
         return {"skipped": f"the page shows no canvas: {_problem(at) or len(canvas)}"}
     canvas_id = canvas[0].proto.id
@@ -425,7 +443,7 @@ def worker_strokes(cache: str, changes: int) -> dict:
     first = (time.perf_counter() - t) * 1000
     if problem := _problem(at):
         return {"skipped": f"the page does not draw a stroke: {problem}"}
-    figures = len(at.main.get("plotly_chart"))
+    figures = len(_figures(at.main))
     sizes: dict = {}
     _figure_sizes(at, sizes)
     fragments = list(at._fragment_storage._fragments)  # the page's one fragment: everything under the canvas
@@ -441,7 +459,7 @@ def worker_strokes(cache: str, changes: int) -> dict:
             t = time.perf_counter()
             at = _stroke(at, canvas_id, url, states, None if kind == "full" else fragment)
             times[kind].append((time.perf_counter() - t) * 1000)
-            drew = at.main.get("plotly_chart") and not at.exception
+            drew = _figures(at.main) and not at.exception
             if not drew or (kind == "full" and _problem(at)):
                 out[f"{kind}_problem"] = _problem(at) or "no figure drawn"
                 return out | times | {"figure_bytes": sizes}

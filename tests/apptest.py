@@ -60,13 +60,30 @@ def arr(v) -> np.ndarray:
     return np.asarray(v)
 
 
+FIGURE_COMPONENT = "sae_figure"  # app.chrome.FIGURE, the figures drawn in place
+
+
+def _drawn_in_place(e) -> bool:
+    return e.type == "bidi_component" and e.proto.component_name.endswith(FIGURE_COMPONENT)
+
+
+def figure_elements(root) -> list:
+    """The figures under `root` (e.g. at.main) in page order: Streamlit's charts and those drawn in place."""
+    return [e for e in root if e.type == "plotly_chart" or _drawn_in_place(e)]
+
+
+def figure_spec(element) -> dict:
+    """The figure an element of `figure_elements` draws, as Plotly's JSON."""
+    return json.loads(element.proto.spec if element.type == "plotly_chart" else element.proto.bytes)
+
+
 def charts(at) -> list[dict]:
     """The page's figures (the main area's; the sidebar's readiness map is not the page's)."""
-    return [json.loads(c.proto.spec) for c in at.main.get("plotly_chart")]
+    return [figure_spec(e) for e in figure_elements(at.main)]
 
 
 def sidebar_charts(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.sidebar.get("plotly_chart")]
+    return [figure_spec(e) for e in figure_elements(at.sidebar)]
 
 
 def readiness_map(at):

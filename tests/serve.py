@@ -79,7 +79,7 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
     """Until the script has finished running and every Plotly figure has drawn."""
     page.wait_for_selector(READY, timeout=timeout)
     page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                 .every(el => el.querySelector('.main-svg'))""",
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"], .sae-figure')]
+                 .every(el => el.querySelector('.main-svg') && !el.matches('[data-sae-pending]'))""",
         timeout=timeout,
     )

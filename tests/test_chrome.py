@@ -1,5 +1,6 @@
 """How figures are kept and sent: a kept figure's dict is made once and is the figure's own."""
 
+import dataclasses
 import json
 
 import plotly.graph_objects as go
@@ -48,3 +49,74 @@ def test_a_clickable_chart_carries_the_modes_streamlit_would_set_after_drawing_i
     own = go.Figure(go.Scatter(y=[1]), layout=dict(dragmode="zoom"))
     sent = chrome.sendable(own, clickable=True)
     assert sent.layout.dragmode == "zoom" and sent.layout.clickmode == "event+select", "a figure's own mode stays"
+
+
+def test_a_kept_figure_is_sent_in_place_as_its_json_made_once(monkeypatch):
+    calls = []
+    fig = chrome.figure(("test_chrome", "bytes"), lambda: _build(calls))
+    made = []
+    real = chrome.to_json_plotly
+    monkeypatch.setattr(chrome, "to_json_plotly", lambda d: made.append(1) or real(d))
+    first, second = chrome.figure_bytes(fig), chrome.figure_bytes(fig)
+    assert first is second and len(made) == 1, "the JSON is made on the first draw only"
+    assert json.loads(first) == json.loads(fig.to_json()), "exactly the figure Plotly would write"
+    own = go.Figure(go.Bar(y=[1, 2]))
+    assert json.loads(chrome.figure_bytes(own)) == json.loads(own.to_json())
+    own.update_layout(title="changed")  # a figure not kept may change: its JSON is made each time
+    assert json.loads(chrome.figure_bytes(own))["layout"]["title"]["text"] == "changed"
+
+
+PLACES_APP = """
+import plotly.graph_objects as go
+import streamlit as st
+from app import chrome
+
+k = st.slider("k", 0, 9, 0, key="k")
+for i in range(2):  # one line, two figures: told apart by their order
+    chrome.chart(go.Figure(go.Scatter(y=[k, i])))
+chrome.chart(go.Figure(go.Bar(y=[k])), key="own-key")
+chrome.chart(go.Figure(go.Bar(y=[k])), key="clicky", on_select="rerun", selection_mode="points")
+
+
+@st.fragment
+def part():
+    chrome.chart(go.Figure(go.Scatter(y=[k, 5])))
+
+
+part()
+"""
+
+
+def test_a_figure_keeps_its_place_on_the_page_whatever_it_shows(monkeypatch):
+    """The figures drawn in place have the same identity in every run (the browser redraws the same <div>,
+    presentation/figure.js), even when what they show changes; a clickable one is Streamlit's chart."""
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+    from apptest import figure_elements, figure_spec
+
+    at = AppTest.from_string(PLACES_APP, default_timeout=60).run()
+    assert not at.exception
+    before = figure_elements(at.main)
+    assert [e.type for e in before] == ["bidi_component"] * 3 + ["plotly_chart", "bidi_component"]
+    ids = [e.proto.id for e in before]
+    assert len(set(ids)) == 5
+    assert "own-key" in ids[2] and all("fig-" in i for i in ids[:2] + ids[4:]), ids
+    at.slider(key="k").set_value(7).run()
+    after = figure_elements(at.main)
+    assert [e.proto.id for e in after[:3]] == ids[:3] and after[4].proto.id == ids[4], "same places"
+    assert after[3].proto.id != ids[3], "Streamlit's own chart is a new element when its figure changes"
+    assert figure_spec(after[0])["data"][0]["y"] != figure_spec(before[0])["data"][0]["y"], "a new figure"
+    # the fragment alone reruns (as the browser asks): its figure keeps the place it had in the full run
+    fragments = list(at._fragment_storage._fragments)
+    assert len(fragments) == 1
+    run_script = LocalScriptRunner._run_script
+    monkeypatch.setattr(
+        LocalScriptRunner,
+        "_run_script",
+        lambda self, data: run_script(self, dataclasses.replace(data, fragment_id_queue=fragments)),
+    )
+    alone = at._tree._runner._run(at._tree.get_widget_states())
+    assert not alone.exception
+    assert len(figure_elements(alone.main)) == 1, "only the fragment ran"
+    assert [e.proto.id for e in figure_elements(alone.main) if e.type == "bidi_component"][-1] == ids[4]

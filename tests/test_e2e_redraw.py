@@ -2,6 +2,8 @@
 
 * redraw.js: Streamlit hands every new figure to Plotly twice, the second time a copy of the same
   figure; that second drawing is skipped, and what is on screen is still the new model's figure.
+* figure.js: a figure that selects nothing keeps its place from run to run; after a move the same <div>
+  shows the new model's figure (redrawn by Plotly.react), as a fresh page shows it.
 * the preload: the browser starts loading Streamlit's Plotly module before the first chart arrives,
   and loads it once.
 """
@@ -71,11 +73,36 @@ def test_a_figure_handed_over_again_unchanged_is_not_drawn_again(server, chromiu
     page.close()
 
 
+def test_a_move_redraws_the_figures_in_place_with_the_new_models_figures(server, chromium):
+    page, errors = open_page(chromium, f"{server}/?lambda_k=0&lambda_a=0")
+    page.wait_for_function("() => window.Plotly && window.Plotly.__saeRedraw", timeout=30_000)
+    # tag every figure's element: an element Streamlit mounted anew would not carry the tag
+    tagged = page.evaluate(
+        f"() => [...document.querySelectorAll('{MAIN} .js-plotly-plot')].map((gd, i) => (gd.__tag = i + 1))"
+    )
+    assert len(tagged) >= 2, "the overview shows several figures"
+    before = page.evaluate(FIGURES)
+    slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first  # λ_k
+    slider.press("End")
+    page.wait_for_url("**lambda_k=0.001**", timeout=30_000)
+    wait_for_page(page)
+    page.wait_for_timeout(1000)
+    after = page.evaluate(FIGURES)
+    tags = page.evaluate(f"() => [...document.querySelectorAll('{MAIN} .js-plotly-plot')].map(gd => gd.__tag)")
+    assert tags == tagged, f"the same elements, redrawn in place: {tags}"
+    assert after != before, "they show the new model"
+    fresh, _ = open_page(chromium, f"{server}/?lambda_k=0.001&lambda_a=0")
+    assert [json.loads(f) for f in fresh.evaluate(FIGURES)] == [json.loads(f) for f in after]
+    fresh.close()
+    assert not errors, errors
+    page.close()
+
+
 def test_the_chart_code_starts_loading_before_the_first_chart_and_loads_once(server, chromium):
     page = chromium.new_page(viewport={"width": 1280, "height": 720})
     page.add_init_script(
         """(() => { new MutationObserver(() => {
-             if (!window.__firstChart && document.querySelector('[data-testid=stPlotlyChart]'))
+             if (!window.__firstChart && document.querySelector('[data-testid=stPlotlyChart], .sae-figure'))
                window.__firstChart = performance.now();
            }).observe(document, {childList: true, subtree: true}); })()"""
     )
