@@ -35,6 +35,7 @@ _SIZED = "_sae_sized"  # marks a figure already enlarged for presenter mode
 _FROZEN = "_sae_frozen"  # marks a figure kept by `figure`: never edited again, so its dict can be kept too
 _SENT = "_sae_sent"  # a frozen figure's dict as Streamlit sends it, made on its first draw
 _BYTES = "_sae_bytes"  # a frozen figure's JSON as FIGURE sends it, made on its first draw
+_BYTES_CLICKABLE = "_sae_bytes_clickable"  # the same with the modes of a figure that selects (CLICKABLE)
 # a figure drawn in place: the same <div> from run to run, redrawn by Plotly.react (presentation/figure.js)
 FIGURE = st.components.v2.component(
     "sae_figure", js=(Path(__file__).parent / "presentation" / "figure.js").read_text(), isolate_styles=False
@@ -193,13 +194,13 @@ def _with_label(fig: go.Figure, label: str, shows: dict | None = None, inside: b
 
 
 class Sendable(go.Figure):
-    """A kept figure as `st.plotly_chart` takes it, with its dict made once.
+    """A figure's dict standing for the figure, made once: what `figure_bytes` sends.
 
-    `st.plotly_chart` calls `to_dict()` on every rerun: a deep copy of the whole figure and a base64
-    pass over its arrays (a fifth of a revisit's time). A kept figure never changes (`figure`), so its
-    dict is made on the first draw (`style.as_dict`, the same dict made faster) and handed over again;
-    Streamlit only reads it. Only `to_dict` is ever called on this object
-    (plotly.tools.return_figure_from_figure_or_data); it is never shown or edited itself.
+    Plotly's `to_dict` deep-copies the whole figure and makes a base64 pass over its arrays (a fifth of a
+    revisit's time, when Streamlit's chart called it on every rerun). A kept figure never changes
+    (`figure`), so its dict is made on the first draw (`style.as_dict`, the same dict made faster) and
+    handed over again; the sidebar's map adds its ring to a kept map's dict this way. Only `to_dict` is
+    ever called on this object; it is never shown or edited itself.
     """
 
     def __init__(self, spec: dict) -> None:  # noqa: D107 - no go.Figure state: nothing but to_dict is used
@@ -211,11 +212,11 @@ class Sendable(go.Figure):
 
 
 def sendable(fig: go.Figure, clickable: bool = False) -> go.Figure:
-    """What to pass to `st.plotly_chart`: for a figure kept by `figure`, one whose dict is made only once.
+    """The figure to send: for a figure kept by `figure`, a `Sendable` whose dict is made only once.
 
-    clickable: the chart selects points on a click (`selection_mode="points"`). The figure then carries
-    the click, drag and hover modes that Streamlit's chart would set on it in the browser after drawing
-    it, so that it is drawn once with them rather than drawn again to add them (see redraw.js).
+    clickable: the figure selects points on a click (`selection_mode="points"`). It then carries the
+    click, drag and hover modes Streamlit's chart set on such a figure (CLICKABLE): figure.js sends a
+    click on a point when clickmode asks for events.
     """
     if not getattr(fig, _FROZEN, False):
         if clickable:
@@ -234,42 +235,54 @@ def sendable(fig: go.Figure, clickable: bool = False) -> go.Figure:
 def chart(
     fig: go.Figure, *, where=st, main: bool = False, label_inside: bool = False, beside_main: bool = False, **kwargs
 ):
-    """Draw a figure across its column; returns its selection event if `on_select` is given.
+    """Draw a figure across its column (returns what Streamlit's component call returns).
 
     main: the page's main figure, on which the animation writes the λ it is showing
     (label_inside: in the plot's top-left corner, see `_with_label`). beside_main: a figure in the main
     one's row, which gets the same empty band at its top while the animation plays, so the two stay level.
 
-    A figure that selects nothing is drawn in place (`FIGURE`): it keeps its place on the page from run to
-    run (its key, or the line of the page that draws it), so a move redraws what changed in the figure on
-    screen instead of mounting a new chart. One that selects points on a click is Streamlit's chart.
+    Every figure is drawn in place (`FIGURE`): it keeps its place on the page from run to run (its key, or
+    the line of the page that draws it), so a move redraws what changed in the figure on screen instead of
+    mounting a new chart. on_select (with selection_mode="points"): a click on a point calls it, and
+    `selection.clicked_points(key)` says which (a key of its own is needed then). config: Plotly's, added to the
+    dashboard's (no logo, the column's width).
     """
     playing = playing_label() if main or beside_main else None
     if playing and main:
         fig = _with_label(fig, *playing, inside=label_inside)  # a copy: not frozen, sent as it is
     elif playing:
         fig = _banded(fig)[0]
-    if not getattr(fig, _FROZEN, False):
+    if not getattr(fig, _FROZEN, False) and not isinstance(fig, Sendable):
         _size(fig)
-    if kwargs.get("on_select") is None:
-        own, payload = kwargs.pop("key", None), figure_bytes(fig)
-        with contextlib.nullcontext() if where is st else where:
-            if own is not None:
-                return FIGURE(data=payload, key=own, **kwargs)
-            return FIGURE(data=payload, key=f"fig-{_place()}", **kwargs)
-    clickable = kwargs.get("selection_mode") == "points"
-    return where.plotly_chart(sendable(fig, clickable), width="stretch", theme=None, **kwargs)
+    own, on_select, config = kwargs.pop("key", None), kwargs.pop("on_select", None), kwargs.pop("config", None)
+    clickable = kwargs.pop("selection_mode", None) == "points"
+    payload = figure_bytes(fig, clickable, config)
+    events = {} if on_select is None else {"on_selection_change": on_select if callable(on_select) else _rerun}
+    with contextlib.nullcontext() if where is st else where:
+        if own is not None:
+            return FIGURE(data=payload, key=own, **events, **kwargs)
+        return FIGURE(data=payload, key=f"fig-{_place()}", **events, **kwargs)
 
 
-def figure_bytes(fig: go.Figure) -> bytes:
-    """The figure as FIGURE sends it: its dict (`to_dict`'s) as JSON, made once for a kept figure."""
-    if not getattr(fig, _FROZEN, False):
-        return to_json_plotly(as_dict(fig)).encode()
-    out = getattr(fig, _BYTES, None)
-    if out is None:
-        out = to_json_plotly(sendable(fig).to_dict()).encode()
-        setattr(fig, _BYTES, out)
-    return out
+def _rerun() -> None:
+    """on_select="rerun": a click only reruns the page (as Streamlit's chart does)."""
+
+
+def figure_bytes(fig: go.Figure, clickable: bool = False, config: dict | None = None) -> bytes:
+    """The figure as FIGURE sends it: its dict (`to_dict`'s) as JSON, made once for a kept figure.
+
+    clickable: with the click, hover and drag modes a selecting chart has (`sendable`). config: Plotly's
+    config, sent with the figure.
+    """
+    if getattr(fig, _FROZEN, False) and config is None:
+        name = _BYTES_CLICKABLE if clickable else _BYTES
+        out = getattr(fig, name, None)
+        if out is None:
+            out = to_json_plotly(sendable(fig, clickable).to_dict()).encode()
+            setattr(fig, name, out)
+        return out
+    spec = fig.to_dict() if isinstance(fig, Sendable) else as_dict(sendable(fig, clickable))
+    return to_json_plotly(spec if config is None else {**spec, "config": config}).encode()
 
 
 _PLACES = "_sae_figure_places"  # on the script run's context: (the run's cursors, {place: figures drawn there})

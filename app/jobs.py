@@ -21,7 +21,7 @@ import streamlit as st
 
 from app import cache, chrome
 from app.presentation import progress as look
-from app.selection import Selection, presenting, set_widget
+from app.selection import Selection, clicked_points, presenting, set_widget
 from core.config import SweepGrid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +123,7 @@ def _states() -> dict[tuple[float, float], str]:
 
 
 def _map_clicked() -> None:
-    points = st.session_state["readiness_map"].selection.points
+    points = clicked_points("readiness_map")
     if points and points[0].get("customdata"):
         k, a = points[0]["customdata"][:2]
         set_widget(lambda_k=float(k), lambda_a=float(a))
@@ -161,14 +161,12 @@ def _grid_map(sel: Selection, on_select) -> tuple[int, int, int]:
     """Draw the readiness map; (models ready, with their maps, in the grid)."""
     g = cache.grid()
     states = _states()
-    st.plotly_chart(
+    chrome.chart(
         _map_figure(g.lambda_k, g.lambda_a, tuple(sorted(states.items())), sel.cell),
-        width="stretch",
         key="readiness_map",
         on_select=on_select,
         selection_mode="points",
         config={"displayModeBar": False},
-        theme=None,  # the figure's own look (Streamlit's theme would rewrite its title on every drawing)
     )
     st.caption(
         ":blue[●] ready, light :blue[●] ready but for its maps, :orange[●] being prepared, ○ not yet. "

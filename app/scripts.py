@@ -1,15 +1,16 @@
 """The page's own scripts, sent first thing in every run (before the app's heavier imports).
 
-* Streamlit loads its Plotly code (a 4.7 MB module) only when the first chart arrives, after the
-  server has run most of the first page; this starts loading it at once, so that the browser reads it
-  while the server still works (`PRELOAD`, about a second sooner on the first page).
-* redraw.js: Streamlit draws each new figure a second time with the same content; the script skips
-  that second Plotly drawing (20-60 ms per figure on the development machine). It also draws a move's
-  new figures one per frame, the first in sight at once, the others in sight next and those below the
-  fold last, so that the figure a visitor looks at is shown without waiting for the rest.
+* Streamlit's Plotly code (a 4.7 MB module, which sets window.Plotly) is what the dashboard's figures
+  are drawn with; Streamlit would load it only with a chart of its own. This starts loading it at once,
+  so that the browser reads it while the server still works (`PRELOAD`).
+* redraw.js: draws a move's new figures one per frame, the first in sight at once, the others in sight
+  next and those below the fold last, so that the figure a visitor looks at is shown without waiting
+  for the rest. (The figures themselves are drawn in place: app.chrome.FIGURE, presentation/figure.js.)
 
 Both sit in a hidden container at the top of the page: the same element every run, so the browser runs
-them once per tab. A browser without them (or another Streamlit) draws the same, only slower.
+them once per tab. Without redraw.js the page draws the same, only slower; without the preload (a
+Streamlit whose Plotly module is not found: MODULE is None) no figure is drawn, and each says so
+(figure.js). tests/test_e2e_redraw.py checks that the module is found and loaded once.
 """
 
 from __future__ import annotations

@@ -236,11 +236,21 @@ def ready_values(axis: str, sel: Selection, maps: bool = False) -> list[float]:
     return [a for a in g.lambda_a if (sel.lambda_k, a) in ready]
 
 
+def clicked_points(key: str) -> list[dict]:
+    """The points of the click that made this run on the figure drawn with `key` and on_select (else []).
+
+    A figure drawn in place (app.chrome.chart) sends a click as its trigger "selection", {"points": [...]}.
+    """
+    selected = getattr(st.session_state.get(key), "selection", None)
+    points = selected.get("points") if isinstance(selected, dict) else getattr(selected, "points", None)
+    return list(points) if isinstance(points, list) else []
+
+
 def chooser(widget_key: str, target: str, field: str = "customdata"):
     """A chart's on_select callback: the clicked point's `field` (an int) becomes widget `target`'s value."""
 
     def on_select() -> None:
-        points = st.session_state[widget_key].selection.points
+        points = clicked_points(widget_key)
         if points and points[0].get(field) is not None:
             value = points[0][field]
             set_widget(**{target: int(value[0] if isinstance(value, list) else value)})

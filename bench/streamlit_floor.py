@@ -4,7 +4,9 @@
     python bench/streamlit_floor.py --moves 12 --figures 1,2,5
 
 The floor is the smallest app that does what a dashboard page does: a λ slider in the sidebar and N
-Plotly line charts (10 points each) whose highlighted point moves with the slider. Measured the way
+Plotly line charts (10 points each) whose highlighted point moves with the slider, each N twice: drawn
+by Streamlit's chart (st.plotly_chart), and drawn in place as the dashboard draws its figures
+(app/presentation/figure.js with the page's scripts, app/scripts.py). Measured the way
 bench/app_latency.py measures the dashboard, in the same run, on the same machine:
 
 * the first page: from `streamlit run` to the first figure drawn in a fresh headless Chromium
@@ -13,8 +15,8 @@ bench/app_latency.py measures the dashboard, in the same run, on the same machin
   (app_latency.INSTRUMENT), median and 90th percentile over --moves key presses.
 
 Then the dashboard's overview (its figures and the sidebar's readiness map) on --cache-dir the same way,
-and its ratio to the floor with as many figures. What the floor shows is what no change to the
-dashboard can go below with these two libraries on this machine (issue 14's targets: first page
+and its ratio to each floor with as many figures. What the floor shows is what no change to the
+dashboard can go below with these two libraries, drawn each way, on this machine (issue 14's targets: first page
 <= 3 s, a move redrawn <= 300 ms at the 90th percentile). Prints a table, then one JSON line.
 """
 
@@ -37,7 +39,7 @@ import app_latency as al  # noqa: E402 - the dashboard's own benchmark: its inst
 
 FLOOR_APP = """import streamlit as st
 import plotly.graph_objects as go
-
+{setup}
 VALUES = [0, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3]
 with st.sidebar:
     k = st.select_slider("λ_k", VALUES, key="lambda_k")
@@ -46,8 +48,24 @@ for n in range({figures}):
     fig = go.Figure([go.Scatter(x=list(range(10)), y=[j * j + n for j in range(10)], mode="lines+markers"),
                      go.Scatter(x=[i], y=[i * i + n], mode="markers", marker=dict(size=16))])
     fig.update_layout(height=450, title=f"figure {{n + 1}}: λ_k = {{k}}", showlegend=False)
-    st.plotly_chart(fig)
+    {draw}
 """
+# how the floor app draws its figures: Streamlit's chart, or in place as the dashboard does (app/chrome.py's
+# FIGURE: the same figure.js and the page scripts that load Plotly, without the rest of the dashboard)
+KINDS = {
+    "chart": ("", "st.plotly_chart(fig)"),
+    "in place": (
+        f"""import sys
+from pathlib import Path
+sys.path.insert(0, {str(ROOT)!r})
+from app.scripts import page_scripts
+page_scripts()
+FIGURE = st.components.v2.component(
+    "floor_figure", js=Path({str(ROOT / "app" / "presentation" / "figure.js")!r}).read_text(), isolate_styles=False
+)""",
+        'FIGURE(data=fig.to_json().encode(), key=f"fig{{n}}")',
+    ),
+}
 
 
 @contextlib.contextmanager
@@ -109,19 +127,17 @@ def main() -> None:
     out: dict = {"floor": {}, "dashboard": None}
     with browser() as b, tempfile.TemporaryDirectory() as tmp:
         for n in [int(x) for x in args.figures.split(",")]:
-            script = Path(tmp) / f"floor_{n}.py"
-            script.write_text(FLOOR_APP.format(figures=n))
-            page = b.new_page(viewport={"width": 1280, "height": 720})
-            with started(script) as (url, t0):
-                first = first_figure(page, url, t0)
-                ms = moves(page, page.locator(al.SLIDER).first, args.moves, last=9)
-            page.close()
-            out["floor"][n] = {"first_page_s": round(first, 2), "move": stats(ms)}
-            print(
-                f"  floor, {n} figure(s): first page {first:.2f} s, move {out['floor'][n]['move']}",
-                file=sys.stderr,
-                flush=True,
-            )
+            for kind, (setup, draw) in KINDS.items():
+                script = Path(tmp) / f"floor_{n}_{kind.replace(' ', '_')}.py"
+                script.write_text(FLOOR_APP.format(figures=n, setup=setup, draw=draw))
+                page = b.new_page(viewport={"width": 1280, "height": 720})
+                with started(script) as (url, t0):
+                    first = first_figure(page, url, t0)
+                    ms = moves(page, page.locator(al.SLIDER).first, args.moves, last=9)
+                page.close()
+                out["floor"][f"{n} {kind}"] = r = {"figures": n, "kind": kind, "first_page_s": round(first, 2)}
+                r["move"] = stats(ms)
+                print(f"  floor, {n} figure(s), {kind}: first page {first:.2f} s, move {r['move']}", file=sys.stderr)
 
         state = al.cache_state(args.cache_dir)
         run = al.adjacent_run(state, False)
@@ -139,28 +155,28 @@ def main() -> None:
             page.close()
             out["dashboard"] = {"first_page_s": round(first, 2), "move": stats(ms), "figures": figures}
 
-    print(f"{'app':34s} {'first page':>10s} {'move median':>12s} {'move p90':>9s}")
-    for n, r in out["floor"].items():
-        print(
-            f"{'floor: slider + ' + str(n) + ' figure(s)':34s} {r['first_page_s']:>8.2f} s "
-            f"{r['move']['median_ms']:>9} ms {r['move']['p90_ms']:>6} ms"
-        )
+    print(f"{'app':40s} {'first page':>10s} {'move median':>12s} {'move p90':>9s}")
+    for r in out["floor"].values():
+        name = f"floor: slider + {r['figures']} figure(s), {r['kind']}"
+        print(f"{name:40s} {r['first_page_s']:>8.2f} s {r['move']['median_ms']:>9} ms {r['move']['p90_ms']:>6} ms")
     d = out["dashboard"]
     if d and "skipped" not in d:
-        name = f"dashboard: overview ({d['figures']} charts)"
-        print(f"{name:34s} {d['first_page_s']:>8.2f} s {d['move']['median_ms']:>9} ms {d['move']['p90_ms']:>6} ms")
-        n = d["figures"] if d["figures"] in out["floor"] else max(out["floor"], default=None)
-        same = out["floor"].get(n)
-        if same and same["move"]["p90_ms"]:
-            out["ratio_to_floor"] = {
-                "floor_figures": n,
-                "first_page": round(d["first_page_s"] / same["first_page_s"], 2),
-                "move_p90": round(d["move"]["p90_ms"] / same["move"]["p90_ms"], 2),
-            }
-            print(
-                f"dashboard / floor with {n} figures: first page {out['ratio_to_floor']['first_page']}x, "
-                f"move p90 {out['ratio_to_floor']['move_p90']}x"
-            )
+        name = f"dashboard: overview ({d['figures']} figures)"
+        print(f"{name:40s} {d['first_page_s']:>8.2f} s {d['move']['median_ms']:>9} ms {d['move']['p90_ms']:>6} ms")
+        sizes = sorted({r["figures"] for r in out["floor"].values()})
+        n = d["figures"] if d["figures"] in sizes else (max(sizes) if sizes else None)
+        for kind in KINDS:
+            same = out["floor"].get(f"{n} {kind}")
+            if same and same["move"]["p90_ms"]:
+                ratio = {
+                    "first_page": round(d["first_page_s"] / same["first_page_s"], 2),
+                    "move_p90": round(d["move"]["p90_ms"] / same["move"]["p90_ms"], 2),
+                }
+                out.setdefault("ratio_to_floor", {})[f"{n} {kind}"] = ratio
+                print(
+                    f"dashboard / floor with {n} figures, {kind}: first page {ratio['first_page']}x, "
+                    f"move p90 {ratio['move_p90']}x"
+                )
     elif d:
         print(f"dashboard: skipped ({d['skipped']})")
     print(json.dumps(out))

@@ -88,20 +88,29 @@ def sidebar_charts(at) -> list[dict]:
 
 def readiness_map(at):
     """The sidebar's readiness map element (its proto has the widget id a click is sent to)."""
-    found = [c for c in at.sidebar.get("plotly_chart") if "readiness_map" in c.proto.id]
+    found = [c for c in figure_elements(at.sidebar) if "readiness_map" in c.proto.id]
     assert len(found) == 1, "the sidebar shows one readiness map"
     return found[0]
 
 
 def click_points(at, chart, points: list[dict]) -> AppTest:
-    """Run `at` as if the user had clicked `points` on `chart` (a plotly_chart drawn with on_select).
+    """Run `at` as if the user had clicked `points` on `chart` (a figure drawn with on_select).
 
-    AppTest has no API for a chart's selection: this sends the widget state the browser would
-    send ({"selection": {"points": ...}}) with the others.
+    AppTest has no API for a chart's selection: this sends what the browser would send with the other
+    widgets' states: for a figure drawn in place, its trigger "selection" ({"points": ...}, figure.js);
+    for Streamlit's own chart, its selection state.
     """
     states = at._tree.get_widget_states()
-    selection = {"points": points, "point_indices": list(range(len(points))), "box": [], "lasso": []}
-    states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps({"selection": selection})))
+    if chart.type == "bidi_component":
+        from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+        click = [{"event": "selection", "value": {"points": points}}]
+        states.widgets.append(
+            WidgetState(id=_make_trigger_id(chart.proto.id, "events"), json_trigger_value=json.dumps(click))
+        )
+    else:
+        selection = {"points": points, "point_indices": list(range(len(points))), "box": [], "lasso": []}
+        states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps({"selection": selection})))
     return at._tree._runner._run(states)
 
 

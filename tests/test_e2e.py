@@ -207,6 +207,36 @@ def test_clicking_a_point_of_the_frontier_chooses_its_model(server, chromium):
     assert (float(q["lambda_k"]), float(q["lambda_a"])) == tuple(target["cell"])
 
 
+def test_clicking_a_dot_of_the_readiness_map_chooses_its_model(server, chromium):
+    """The sidebar's map is drawn in place (app.chrome.chart): a real click on a dot reaches the server."""
+    server, _ = server
+    page, errors = open_page(chromium, f"{server}/?lambda_k=0&lambda_a=0")
+    # where the browser drew the dot of another ready model
+    target = page.evaluate(
+        """() => { const g = document.querySelector('[data-testid=stSidebar] .js-plotly-plot');
+                   g.scrollIntoView({block: 'center'});
+                   const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, box = g.getBoundingClientRect();
+                   for (const t of g._fullData) {
+                     if (!t.customdata || t.hoverinfo === 'skip') continue;
+                     for (let i = 0; i < t.customdata.length; i++) {
+                       const cell = Array.from(t.customdata[i]).slice(0, 2).map(Number);
+                       if (t.name && t.name.startsWith('ready') && (cell[0] !== 0 || cell[1] !== 0))
+                         return {x: box.left + xa._offset + xa.d2p(t.x[i]),
+                                 y: box.top + ya._offset + ya.d2p(t.y[i]), cell};
+                     }
+                   }
+                   return {names: g._fullData.map(t => t.name)}; }"""
+    )
+    assert "cell" in target, f"a ready model's dot on the map: {target}"
+    page.mouse.click(target["x"], target["y"])
+    page.wait_for_function("() => !/lambda_k=0(&|$)/.test(location.search) || !/lambda_a=0(&|$)/.test(location.search)")
+    wait_for_page(page)
+    q = url_query(page)
+    assert (float(q["lambda_k"]), float(q["lambda_a"])) == tuple(target["cell"])
+    assert not errors, errors
+    page.close()
+
+
 def test_play_steps_lambda_in_a_real_browser(server, chromium):
     server, _ = server
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from apptest import FIGURE_COMPONENT, app, arr, charts, click_points, texts
+from apptest import FIGURE_COMPONENT, app, arr, charts, click_points, figure_elements, texts
 from core import digit
 from core.results import load_cell
 from core.store import ModelStore
@@ -187,7 +187,7 @@ def test_a_test_digit_can_be_smudged_and_finds_itself(tiny_cache, monkeypatch, m
 
 def test_a_click_on_a_unit_of_the_code_opens_the_unit_explorer(tiny_cache, monkeypatch):
     at = draw(open_page(tiny_cache, monkeypatch), as_canvas(a_seven()))
-    chart = next(c for c in at.main.get("plotly_chart") if "digit_code" in c.proto.id)
+    chart = next(c for c in figure_elements(at.main) if "digit_code" in c.proto.id)
     at = click_points(at, chart, [{"customdata": 42, "curve_number": 1, "point_number": 42, "point_index": 42}])
     assert not at.exception
     assert at.session_state["unit"] == 42

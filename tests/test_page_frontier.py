@@ -1,6 +1,16 @@
 """The trade-off page: renders, follows the sliders, offers its CSV; one point per analysed model, a click chooses."""
 
-from apptest import app, arr, assert_renders, assert_sliders_change_figures, charts, click_points, csv_buttons, texts
+from apptest import (
+    app,
+    arr,
+    assert_renders,
+    assert_sliders_change_figures,
+    charts,
+    click_points,
+    csv_buttons,
+    figure_elements,
+    texts,
+)
 
 
 def test_the_frontier_renders_without_exception(tiny_cache, monkeypatch):
@@ -48,7 +58,7 @@ def test_the_caption_says_where_the_chosen_model_stands(tiny_cache, monkeypatch)
 
 def test_a_click_on_a_point_chooses_its_model(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch, page="frontier")
-    chart = next(c for c in at.main.get("plotly_chart") if "frontier_chart" in c.proto.id)
+    chart = next(c for c in figure_elements(at.main) if "frontier_chart" in c.proto.id)
     click_points(at, chart, [{"customdata": [1e-3, 1e-3], "curve_number": 1, "point_number": 0, "point_index": 0}])
     assert not at.exception
     assert at.session_state["lambda_k"] == 1e-3 and at.session_state["lambda_a"] == 1e-3

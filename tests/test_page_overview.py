@@ -163,7 +163,7 @@ def test_pandas_is_imported_before_any_figure_is_built(tiny_cache):
         "        if name == 'pandas' and not at_import: at_import.append(len(built))\n"
         "sys.meta_path.insert(0, Spy())\n"
         f"at = AppTest.from_file({str(root / 'app' / 'streamlit_app.py')!r}, default_timeout=60).run()\n"
-        "assert not at.exception and at.get('plotly_chart'), 'the overview is drawn'\n"
+        "assert not at.exception and at.get('bidi_component'), 'the overview is drawn'\n"
         "print(at_import, len(built) > 0)\n"
     )
     env = os.environ | {"MODELS_CACHE": str(tiny_cache)}

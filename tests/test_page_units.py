@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from app.presentation import units
-from apptest import app, arr, assert_renders, assert_sliders_change_figures, charts, click_points, csv_buttons
+from apptest import (
+    app,
+    arr,
+    assert_renders,
+    assert_sliders_change_figures,
+    charts,
+    click_points,
+    csv_buttons,
+    figure_elements,
+)
 from core.analysis import label_selectivity
 from core.results import load_cell
 from core.store import ModelStore
@@ -64,7 +73,7 @@ def test_choosing_a_unit_changes_the_unit_view_and_the_url(tiny_cache, monkeypat
 
 def test_a_click_on_a_filter_chooses_its_unit(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch, page="units")
-    grid = next(c for c in at.main.get("plotly_chart") if "unit_grid" in c.proto.id)
+    grid = next(c for c in figure_elements(at.main) if "unit_grid" in c.proto.id)
     click_points(at, grid, [{"customdata": 42, "curve_number": 1, "point_number": 42, "point_index": 42}])
     assert not at.exception
     assert at.number_input(key="unit").value == 42 and at.subheader[0].value == "Unit 42"

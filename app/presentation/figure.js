@@ -10,10 +10,14 @@
 // Plotly is Streamlit's own (window.Plotly, the module app/scripts.py preloads), so the page loads it
 // once; the page's scripts that wrap Plotly.react (redraw.js, motion.js) see these drawings as they see
 // Streamlit's: Plotly.react(gd, {data, layout, config, frames}).
+//
+// A figure whose layout asks for click events (clickmode "event+select", app.chrome.CLICKABLE) sends a
+// click on a point to the server as the trigger "selection", {points: [...]}, each point as Streamlit's
+// chart writes a selected point (curve_number, point_number, point_index, x, y, customdata).
 const CONFIG = { displaylogo: false, responsive: true }; // as Streamlit's chart: no logo, the column's width
 const WAIT_MS = 120000; // how long to wait for Plotly's module before giving up (a figure then stays empty)
 
-function whenPlotly(run) {
+function whenPlotly(gd, run) {
   const w = window;
   if (w.Plotly && typeof w.Plotly.react === "function") return run(w.Plotly);
   const start = Date.now();
@@ -23,17 +27,39 @@ function whenPlotly(run) {
       run(w.Plotly);
     } else if (Date.now() - start > WAIT_MS) {
       w.clearInterval(timer);
+      gd.__saeBusy = false;
+      gd.style.minHeight = "";
+      gd.textContent = "This chart could not be drawn: the page's chart code did not load. Reload the page.";
     }
   }, 25);
 }
 
-export default function ({ parentElement, data }) {
+function point(p) {
+  // a clicked point as Streamlit's chart sends it (Plotly's own point holds the whole figure)
+  const out = { curve_number: p.curveNumber, point_number: p.pointNumber, point_index: p.pointIndex };
+  for (const k of ["x", "y", "z", "customdata"]) if (p[k] !== undefined) out[k] = p[k];
+  return out;
+}
+
+function listen(gd) {
+  // once per element, after its first drawing (Plotly gives it .on then)
+  if (gd.__saeListens || typeof gd.on !== "function") return;
+  gd.__saeListens = true;
+  gd.on("plotly_click", (event) => {
+    const mode = (gd.layout && gd.layout.clickmode) || "";
+    if (!mode.includes("event") || !event || !event.points || !gd.__saeSend) return;
+    gd.__saeSend("selection", { points: event.points.map(point) });
+  });
+}
+
+export default function ({ parentElement, data, setTriggerValue }) {
   let gd = parentElement.querySelector(":scope > .sae-figure");
   if (!gd) {
     gd = document.createElement("div");
     gd.className = "sae-figure";
     parentElement.appendChild(gd);
   }
+  gd.__saeSend = setTriggerValue;
   const text = typeof data === "string" ? data : new TextDecoder().decode(data);
   if (text === gd.__saeText) return undefined; // this figure is drawn, or about to be
   gd.__saeText = text;
@@ -43,7 +69,7 @@ export default function ({ parentElement, data }) {
   } catch (err) {
     return undefined; // not a figure: keep what is on screen
   }
-  fig.config = CONFIG;
+  fig.config = Object.assign({}, CONFIG, fig.config || {}); // a figure may bring its own (the sidebar's map)
   const height = fig.layout && fig.layout.height;
   // hold the figure's place while Plotly loads, so that the page below it does not jump when it is drawn
   if (!gd.__saeDrawn && height) gd.style.minHeight = `${height}px`;
@@ -57,7 +83,7 @@ function draw(gd) {
   // the newest figure handed over; one drawing at a time per figure, so that key presses faster than
   // Plotly skip the figures already out of date instead of drawing each in turn
   gd.__saeBusy = true;
-  whenPlotly((Plotly) => {
+  whenPlotly(gd, (Plotly) => {
     const next = gd.__saeNext;
     gd.__saeNext = null;
     if (!next || !gd.isConnected) {
@@ -69,6 +95,7 @@ function draw(gd) {
       if (ok) {
         gd.__saeDrawn = true;
         gd.style.minHeight = "";
+        listen(gd);
       } else {
         gd.__saeText = null; // drawn badly: the same figure sent again is drawn again
       }

@@ -25,7 +25,7 @@ front = pareto_front([r[x_key] for r in rows], [r["mse_test"] for r in rows])
 
 def _clicked() -> None:
     """A click on a point chooses its model (the callback runs before the sidebar is drawn)."""
-    points = st.session_state["frontier_chart"].selection.points
+    points = selection.clicked_points("frontier_chart")
     if points and points[0].get("customdata") is not None:
         lk, la = (float(v) for v in points[0]["customdata"])
         if (lk, la) in cells:
