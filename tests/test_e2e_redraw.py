@@ -100,6 +100,28 @@ def test_a_move_redraws_the_figures_in_place_with_the_new_models_figures(server,
     page.close()
 
 
+# every figure's element, as tall as the figure Plotly drew in it (the page below it is laid out by it)
+HEIGHTS = f"""() => [...document.querySelectorAll('{MAIN} .js-plotly-plot, [data-testid=stSidebar] .js-plotly-plot')]
+  .map(gd => [gd.offsetHeight, gd._fullLayout.height])"""
+
+
+@pytest.mark.parametrize("page_name", ["", "reconstructions"])
+def test_a_figure_keeps_its_height_move_after_move(server, chromium, page_name):
+    """A figure drawn in place fills its element (Plotly's responsive mode): the element must be as tall as
+    the figure, or the page below slides under it. It once collapsed to 0 px on every other move for a figure
+    without a height of its own (the reconstructions)."""
+    page, errors = open_page(chromium, f"{server}/{page_name}?lambda_k=0&lambda_a=0")
+    slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first  # λ_k
+    for key in ["End", "Home", "End"]:
+        slider.press(key)
+        page.wait_for_url(f"**lambda_k={'0.001' if key == 'End' else '0&'}**", timeout=30_000)
+        wait_for_page(page)
+        heights = page.evaluate(HEIGHTS)
+        assert len(heights) >= 2 and all(h == full for h, full in heights), heights
+    assert not errors, errors
+    page.close()
+
+
 def test_the_chart_code_starts_loading_before_the_first_chart_and_loads_once(server, chromium):
     page = chromium.new_page(viewport={"width": 1280, "height": 720})
     page.add_init_script(

@@ -15,6 +15,7 @@
 // click on a point to the server as the trigger "selection", {points: [...]}, each point as Streamlit's
 // chart writes a selected point (curve_number, point_number, point_index, x, y, customdata).
 const CONFIG = { displaylogo: false, responsive: true }; // as Streamlit's chart: no logo, the column's width
+const DEFAULT_HEIGHT = 450; // px: Plotly's (and Streamlit's chart's) for a figure that gives none
 const WAIT_MS = 120000; // how long to wait for Plotly's module before giving up (a figure then stays empty)
 
 function whenPlotly(gd, run) {
@@ -28,7 +29,6 @@ function whenPlotly(gd, run) {
     } else if (Date.now() - start > WAIT_MS) {
       w.clearInterval(timer);
       gd.__saeBusy = false;
-      gd.style.minHeight = "";
       gd.textContent = "This chart could not be drawn: the page's chart code did not load. Reload the page.";
     }
   }, 25);
@@ -70,9 +70,10 @@ export default function ({ parentElement, data, setTriggerValue }) {
     return undefined; // not a figure: keep what is on screen
   }
   fig.config = Object.assign({}, CONFIG, fig.config || {}); // a figure may bring its own (the sidebar's map)
-  const height = fig.layout && fig.layout.height;
-  // hold the figure's place while Plotly loads, so that the page below it does not jump when it is drawn
-  if (!gd.__saeDrawn && height) gd.style.minHeight = `${height}px`;
+  // the element is as tall as the figure, from the moment it arrives: the page below does not jump when
+  // it is drawn, and Plotly's responsive mode (which fills the element) keeps the figure's own height
+  const height = (fig.layout && fig.layout.height) || DEFAULT_HEIGHT;
+  gd.style.height = `${height}px`;
   gd.__saeNext = fig;
   gd.dataset.saePending = "1"; // for tests and benchmarks: a figure handed over is not drawn yet
   if (!gd.__saeBusy) draw(gd);
@@ -93,8 +94,6 @@ function draw(gd) {
     }
     const done = (ok) => {
       if (ok) {
-        gd.__saeDrawn = true;
-        gd.style.minHeight = "";
         listen(gd);
       } else {
         gd.__saeText = null; // drawn badly: the same figure sent again is drawn again
