@@ -89,6 +89,37 @@ def cut_off(page) -> list[str]:
     )
 
 
+# a figure's titles and notes: each inside its figure, none over another (found on the real grid at 1280 px in
+# presenter mode: the overview's "Density of the code (λ_k = …" and the unit explorer's titles ran past their
+# half-page figures, the silent bar's label sat on the histogram's axis title, the clusters' numbers piled up)
+FIGURE_TEXT = """() => {
+  const out = [];
+  for (const gd of document.querySelectorAll('[data-testid=stMain] .js-plotly-plot')) {
+    const box = gd.getBoundingClientRect();
+    const texts = [...gd.querySelectorAll('.gtitle, .g-gtitle text, [class*=title] > text, .annotation-text')]
+      .filter(t => t.textContent.trim() && t.getBoundingClientRect().width > 0)
+      .filter(t => {  // a t-SNE map's island labels sit where the digits lie: islands may overlap, by the data
+        const a = t.closest('.annotation'), i = a && a.getAttribute('data-index');
+        const spec = i !== null && i !== undefined && gd._fullLayout.annotations[+i];
+        return !(spec && String(spec.name || '').startsWith('digit '));
+      });
+    const rects = texts.map(t => t.getBoundingClientRect());
+    texts.forEach((t, i) => {
+      const r = rects[i];
+      if (r.left < box.left - 1 || r.right > box.right + 1) out.push('outside its figure: ' + t.textContent);
+      for (let j = i + 1; j < texts.length; j++) {
+        const q = rects[j];
+        const w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+        const h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+        if (w > 2 && h > 2 && !t.contains(texts[j]) && !texts[j].contains(t))
+          out.push('over each other: ' + t.textContent + ' / ' + texts[j].textContent);
+      }
+    });
+  }
+  return out;
+}"""
+
+
 def shot(page, name: str) -> None:
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:
@@ -113,6 +144,7 @@ def test_every_page_at_1280x720_in_presenter_mode(server, chromium):
         assert text["legend"] >= 16 and text["axis_titles"] >= 16, f"{name}: {text}"
         assert "Technical details" not in page.inner_text(MAIN), name
         assert not cut_off(page), f"{name}: text cut off at 1280 px: {cut_off(page)}"
+        assert not page.evaluate(FIGURE_TEXT), f"{name}: {page.evaluate(FIGURE_TEXT)}"
     assert not errors, errors
     page.close()
 

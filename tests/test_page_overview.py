@@ -108,7 +108,7 @@ def test_the_lambda_figures_share_one_legend_line_above_them(tiny_cache, monkeyp
     """Plotly's legend had only its plot's width and wrapped onto three rows; one line of the page says it."""
     for query in ({}, {"present": "1"}):
         at = app(tiny_cache, monkeypatch, query)
-        sweeps = [f for f in charts(at) if f["layout"]["title"]["text"].startswith(("Error and loss", "Density of"))]
+        sweeps = [f for f in charts(at) if f["layout"]["title"]["text"].startswith(("Error and loss", "Code density"))]
         assert len(sweeps) == 4
         for fig in sweeps:
             assert fig["layout"]["showlegend"] is False

@@ -547,6 +547,21 @@ def test_silhouette_panels():
     assert_no_nan(fig)
 
 
+def test_a_band_too_thin_for_its_number_is_not_labelled():
+    """At 1280 px in presenter mode the numbers of thin bands piled up on each other; a band gets its number
+    only where it is as tall as the number (its hover still names it)."""
+    samples, labels = make_silhouettes(n=1000)
+    # k = 10: clusters 0-3 hold 240 of the 1,000 digits each, clusters 4-9 the other 40
+    labels[-1] = np.concatenate([np.repeat(np.arange(4), 240), 4 + np.arange(40) % 6])
+    fig = charts.silhouette_panels(samples, labels, KS, "raw code h")  # 3 rows of about 215 px
+    last = "x" + str(len(KS))
+    ids = [a.text for a in fig.layout.annotations if a.xref == last]
+    assert ids == ["0", "1", "2", "3"], ids
+    assert any(t.name == "cluster 9" and t.xaxis == last for t in fig.data), "its band is drawn all the same"
+    short = charts.silhouette_panels(samples, labels, KS, "raw code h", height=300)  # 100 px a row: none fits
+    assert not [a for a in short.layout.annotations if a.xref == last]
+
+
 def test_silhouette_panels_default_means_and_single_cluster():
     samples, labels = make_silhouettes(n=30)
     labels[:] = 0
@@ -649,7 +664,7 @@ def test_unit_activation_histogram_counts_silent_and_active_images():
     fig = charts.unit_activation_histogram(hist, 2.0, 100, 7)
     assert fig.data[0].y == (90,) and list(fig.data[1].y) == [5, 3, 0, 2]
     assert np.allclose(fig.data[1].x, [0.25, 0.75, 1.25, 1.75])
-    assert "10.0% of the 100" in fig.layout.title.text
+    assert fig.layout.title.text == "Unit 7 fires on 10.0%"  # short: half a page at 1280 px
 
 
 def test_unit_activation_histogram_gives_the_silent_count_its_own_label_and_the_active_part_its_own_scale():
@@ -657,14 +672,14 @@ def test_unit_activation_histogram_gives_the_silent_count_its_own_label_and_the_
     fig = charts.unit_activation_histogram(hist, 2.2, 10_000, 17)
     silent, active = fig.data
     (label,) = [a for a in fig.layout.annotations if a.name == "silent"]
-    assert label.text.replace("<br>", " ") == "silent on 8,986 images (89.9%)"
+    assert label.text.replace("<br>", " ") == "silent 8,986 (90%)"
     assert (label.xref, label.yref, label.y) == ("x", "y", 8986)
     # two panels side by side, each with its own y axis: the 8,986 never squash the 300 flat
     assert (silent.xaxis, silent.yaxis) == ("x", "y") and (active.xaxis, active.yaxis) == ("x2", "y2")
     assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]
     assert fig.layout.yaxis2.anchor == "x2" and fig.layout.yaxis2.range is None  # autoscaled to the histogram
     assert fig.layout.yaxis.range[1] > 10_000  # room above the silent bar for its label
-    assert "1,014 images" in fig.layout.xaxis2.title.text
+    assert active.name == "active: 1,014 images"
     dead = charts.unit_activation_histogram(np.zeros(4), 0.0, 100, 1)
     assert len(dead.data) == 1 and "0.0%" in dead.layout.title.text
 

@@ -551,9 +551,7 @@ def density_vs_lambda(
             zeroline=False,
         ),
     )
-    return _lambda_figure(
-        traces, layout, axis, fixed, "Density of the code", len(data), height or SWEEP_HEIGHT, legend=legend
-    )
+    return _lambda_figure(traces, layout, axis, fixed, "Code density", len(data), height or SWEEP_HEIGHT, legend=legend)
 
 
 # --------------------------------------------------------------- training
@@ -842,6 +840,10 @@ def silhouette_x_range(*samples: np.ndarray) -> tuple[float, float]:
     return (min(-0.1, low), 1.0)
 
 
+SILHOUETTE_MARGINS_PX = 140  # about what a silhouette figure's title and bottom axis take of its height
+SILHOUETTE_LABEL_PX = 22  # a cluster's number needs a band this tall (presenter mode's 18 px text, and air)
+
+
 def silhouette_panels(
     samples: np.ndarray,
     labels: np.ndarray,
@@ -872,9 +874,15 @@ def silhouette_panels(
     # and add_vline/add_annotation cost milliseconds each, which made this figure the dashboard's slowest (about
     # 0.5 s for 9 panels x 10 clusters); validating its 90 traces still took about 40 ms.
     traces, annotations, shapes = [], layout["annotations"], []
+    fig_height = height or 300 * n_rows
+    # a panel's height in px, about (the figure less its title and axis margins, shared by the rows, less
+    # the gaps between them): a cluster's number is written only where its band is as tall as the number,
+    # so that thin bands' numbers do not pile up (the band's hover still names its cluster)
+    panel_px = max(fig_height - SILHOUETTE_MARGINS_PX, 1) / n_rows * 0.85
     for p, _k in enumerate(ks):
         axis = "" if p == 0 else str(p + 1)
         y_lower = 0
+        y_total = n + gap * (len(np.unique(labels[p])) - 1)
         for c in np.unique(labels[p]):
             vals = np.sort(samples[p][labels[p] == c])
             pos, v = _downsample_sorted(vals, max_points)
@@ -896,18 +904,19 @@ def silhouette_panels(
                     yaxis=f"y{axis}",
                 )
             )
-            annotations.append(  # the cluster's number left of its band, at the layout's font size
-                dict(
-                    x=0,
-                    y=y_lower + len(vals) / 2,
-                    xanchor="right",
-                    xshift=-3,
-                    text=str(c),
-                    showarrow=False,
-                    xref=f"x{axis}",
-                    yref=f"y{axis}",
+            if len(vals) / y_total * panel_px >= SILHOUETTE_LABEL_PX:
+                annotations.append(  # the cluster's number left of its band, at the layout's font size
+                    dict(
+                        x=0,
+                        y=y_lower + len(vals) / 2,
+                        xanchor="right",
+                        xshift=-3,
+                        text=str(c),
+                        showarrow=False,
+                        xref=f"x{axis}",
+                        yref=f"y{axis}",
+                    )
                 )
-            )
             y_lower += len(vals) + gap
         shapes.append(
             dict(
@@ -930,9 +939,7 @@ def silhouette_panels(
     bottom_middle = (n_rows - 1) * n_cols + (n_cols + 1) // 2
     layout[f"xaxis{'' if bottom_middle == 1 else bottom_middle}"]["title"] = dict(text="silhouette (−1 to 1)")
     layout["shapes"] = shapes
-    return figure(
-        traces, layout, f"{title}: silhouettes by cluster (red: mean)", height=height or 300 * n_rows, showlegend=False
-    )
+    return figure(traces, layout, f"{title}: silhouettes by cluster (red: mean)", height=fig_height, showlegend=False)
 
 
 SPACE_NAMES = ("raw code", "code scaled to length 1")  # the two spaces K-means runs in, as people read them
@@ -1088,8 +1095,9 @@ def unit_activation_histogram(
         # the silent bar's panel has headroom for its label; the histogram has its own scale
         xaxis=dict(domain=[0, 0.13], title=dict(text=""), fixedrange=True),
         yaxis=dict(range=[0, max(n_images, 1) * 1.45], showticklabels=False, showgrid=False, fixedrange=True),
-        xaxis2=dict(domain=[0.34, 1], title=dict(text=f"activation when it fires ({n_active:,} images)")),
-        yaxis2=dict(title=dict(text="images"), anchor="x2", rangemode="tozero"),
+        # no y title: in a half-page figure it sat on the silent bar's label (the bars' hover says "images")
+        xaxis2=dict(domain=[0.34, 1], title=dict(text="activation when it fires")),
+        yaxis2=dict(anchor="x2", rangemode="tozero"),
         annotations=[
             dict(
                 x="silent",
@@ -1097,7 +1105,7 @@ def unit_activation_histogram(
                 xref="x",
                 yref="y",
                 yanchor="bottom",
-                text=f"silent on<br>{n_zero:,} images<br>({share:.1%})",
+                text=f"silent<br>{n_zero:,}<br>({share:.0%})",
                 showarrow=False,
                 name="silent",
             )
@@ -1105,7 +1113,8 @@ def unit_activation_histogram(
         bargap=0.05,
         showlegend=False,
     )
-    return figure(traces, layout, f"Unit {unit} fires on {frac:.1%} of the {n_images:,} test images", height=height)
+    # short titles: the figure is half a page wide, and a projector's 1280 px leave it about 400
+    return figure(traces, layout, f"Unit {unit} fires on {frac:.1%}", height=height)
 
 
 def unit_digit_bars(label_frequency: np.ndarray, unit: int, *, height: int | None = None) -> go.Figure:
@@ -1123,7 +1132,7 @@ def unit_digit_bars(label_frequency: np.ndarray, unit: int, *, height: int | Non
         xaxis=dict(title=dict(text="digit"), type="category"),
         yaxis=dict(title=dict(text="fraction of that digit's images"), range=[0, 1], tickformat=".0%"),
     )
-    return figure([bars], layout, f"What unit {unit} is for: how often it fires on each digit", height=height)
+    return figure([bars], layout, f"How often unit {unit} fires, by digit", height=height)
 
 
 # ------------------------------------------------ the sparsity-fidelity frontier
