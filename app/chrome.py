@@ -3,9 +3,9 @@
 Figures are built once per (what they show, presenter mode) and kept for the server's life
 (`figure`): moving back to a model seen before costs no figure work at all. `chart` draws a
 figure with the dashboard's own template (Streamlit's theme would override its font sizes),
-larger in presenter mode, and during the animation with the animated λ written large on it. A figure
-that selects nothing is drawn in place (`FIGURE`, presentation/figure.js): the same element from run to
-run, which the browser redraws with Plotly.react instead of mounting a new chart after every move.
+larger in presenter mode, and during the animation with the animated λ written large on it. Every
+figure is drawn in place (`FIGURE`, presentation/figure.js): the same element from run to run, which the
+browser redraws with Plotly.react instead of mounting a new chart after every move.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ PRESENTER_FONT = 18  # px: Plotly's default is 12, too small for a projector
 FIGURES_KEPT = 256  # built figures kept by the server (all sessions), least recently used dropped first
 _SIZED = "_sae_sized"  # marks a figure already enlarged for presenter mode
 _FROZEN = "_sae_frozen"  # marks a figure kept by `figure`: never edited again, so its dict can be kept too
-_SENT = "_sae_sent"  # a frozen figure's dict as Streamlit sends it, made on its first draw
+_SENT = "_sae_sent"  # a frozen figure's dict (`to_dict`'s), made on its first draw
 _BYTES = "_sae_bytes"  # a frozen figure's JSON as FIGURE sends it, made on its first draw
 _BYTES_CLICKABLE = "_sae_bytes_clickable"  # the same with the modes of a figure that selects (CLICKABLE)
 # a figure drawn in place: the same <div> from run to run, redrawn by Plotly.react (presentation/figure.js)
