@@ -16,7 +16,7 @@
 // chart writes a selected point (curve_number, point_number, point_index, x, y, customdata).
 const CONFIG = { displaylogo: false, responsive: true }; // as Streamlit's chart: no logo, the column's width
 const DEFAULT_HEIGHT = 450; // px: Plotly's (and Streamlit's chart's) for a figure that gives none
-const WAIT_MS = 120000; // how long to wait for Plotly's module before giving up (a figure then stays empty)
+const WAIT_MS = 120000; // how long to wait for Plotly's module before the figure says it could not be drawn
 
 function whenPlotly(gd, run) {
   const w = window;
@@ -37,7 +37,9 @@ function whenPlotly(gd, run) {
 function point(p) {
   // a clicked point as Streamlit's chart sends it (Plotly's own point holds the whole figure)
   const out = { curve_number: p.curveNumber, point_number: p.pointNumber, point_index: p.pointIndex };
-  for (const k of ["x", "y", "z", "customdata"]) if (p[k] !== undefined) out[k] = p[k];
+  // a typed array (Plotly decodes a figure's base64 arrays into them) as a list, as JSON writes it
+  const plain = (v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
+  for (const k of ["x", "y", "z", "customdata"]) if (p[k] !== undefined) out[k] = plain(p[k]);
   return out;
 }
 
