@@ -37,8 +37,9 @@ _SENT = "_sae_sent"  # a frozen figure's dict (`to_dict`'s), made on its first d
 _BYTES = "_sae_bytes"  # a frozen figure's JSON as FIGURE sends it, made on its first draw
 _BYTES_CLICKABLE = "_sae_bytes_clickable"  # the same with the modes of a figure that selects (CLICKABLE)
 # a figure drawn in place: the same <div> from run to run, redrawn by Plotly.react (presentation/figure.js)
+FIGURE_NAME = "sae_figure"  # the component's name (Streamlit's element carries it as its component_name)
 FIGURE = st.components.v2.component(
-    "sae_figure", js=(Path(__file__).parent / "presentation" / "figure.js").read_text(), isolate_styles=False
+    FIGURE_NAME, js=(Path(__file__).parent / "presentation" / "figure.js").read_text(), isolate_styles=False
 )
 CLICKABLE = {"clickmode": "event+select", "hovermode": "closest", "dragmode": "pan"}  # as Streamlit sets them
 
@@ -243,7 +244,7 @@ def chart(
 
     Every figure is drawn in place (`FIGURE`): it keeps its place on the page from run to run (its key, or
     the line of the page that draws it), so a move redraws what changed in the figure on screen instead of
-    mounting a new chart. on_select (with selection_mode="points"): a click on a point calls it, and
+    mounting a new chart. on_select (a callable, with selection_mode="points"): a click on a point calls it, and
     `selection.clicked_points(key)` says which (a key of its own is needed then). config: Plotly's, added to the
     dashboard's (no logo, the column's width).
     """
@@ -257,15 +258,11 @@ def chart(
     own, on_select, config = kwargs.pop("key", None), kwargs.pop("on_select", None), kwargs.pop("config", None)
     clickable = kwargs.pop("selection_mode", None) == "points"
     payload = figure_bytes(fig, clickable, config)
-    events = {} if on_select is None else {"on_selection_change": on_select if callable(on_select) else _rerun}
+    events = {} if on_select is None else {"on_selection_change": on_select}
     with contextlib.nullcontext() if where is st else where:
         if own is not None:
             return FIGURE(data=payload, key=own, **events, **kwargs)
         return FIGURE(data=payload, key=f"fig-{_place()}", **events, **kwargs)
-
-
-def _rerun() -> None:
-    """on_select="rerun": a click only reruns the page (as Streamlit's chart does)."""
 
 
 def figure_bytes(fig: go.Figure, clickable: bool = False, config: dict | None = None) -> bytes:

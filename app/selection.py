@@ -242,7 +242,7 @@ def clicked_points(key: str) -> list[dict]:
     A figure drawn in place (app.chrome.chart) sends a click as its trigger "selection", {"points": [...]}.
     """
     selected = getattr(st.session_state.get(key), "selection", None)
-    points = selected.get("points") if isinstance(selected, dict) else getattr(selected, "points", None)
+    points = selected.get("points") if isinstance(selected, dict) else None
     return list(points) if isinstance(points, list) else []
 
 

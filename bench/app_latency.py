@@ -241,28 +241,18 @@ def _widget(at, kind: str, key: str):
         return None
 
 
-FIGURE_COMPONENT = "sae_figure"  # app.chrome.FIGURE: the figures drawn in place
+FIGURE_COMPONENT = "sae_figure"  # app.chrome.FIGURE_NAME: every figure is drawn in place
 
 
 def _figures(root) -> list:
-    """The figures under `root` in page order: Streamlit's charts and those drawn in place (app.chrome.FIGURE)."""
-    return [
-        e
-        for e in root
-        if e.type == "plotly_chart"
-        or (e.type == "bidi_component" and e.proto.component_name.endswith(FIGURE_COMPONENT))
-    ]
-
-
-def _figure_bytes(element) -> int:
-    """The size of a figure's JSON as sent."""
-    return len(element.proto.spec.encode()) if element.type == "plotly_chart" else len(element.proto.bytes)
+    """The figures under `root` in page order (the elements of app.chrome.FIGURE)."""
+    return [e for e in root if e.type == "bidi_component" and e.proto.component_name.endswith(FIGURE_COMPONENT)]
 
 
 def _figure_sizes(at, out: dict) -> None:
     """Keep the largest JSON size (bytes) of the main area's figures and of the sidebar's."""
-    main = [_figure_bytes(c) for c in _figures(at.main)]
-    side = [_figure_bytes(c) for c in _figures(at.sidebar)]
+    main = [len(c.proto.bytes) for c in _figures(at.main)]
+    side = [len(c.proto.bytes) for c in _figures(at.sidebar)]
     out["main"] = max([out.get("main", 0), *main])
     out["sidebar"] = max([out.get("sidebar", 0), *side])
     out["main_figures"] = max(out.get("main_figures", 0), len(main))

@@ -21,6 +21,7 @@ import streamlit as st
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
+from app.chrome import FIGURE_NAME
 from conftest import ROOT
 from core.config import ModelConfig, TrainConfig
 from core.store import EntryKey, JobHandle, ModelStore
@@ -60,21 +61,14 @@ def arr(v) -> np.ndarray:
     return np.asarray(v)
 
 
-FIGURE_COMPONENT = "sae_figure"  # app.chrome.FIGURE, the figures drawn in place
-
-
-def _drawn_in_place(e) -> bool:
-    return e.type == "bidi_component" and e.proto.component_name.endswith(FIGURE_COMPONENT)
-
-
 def figure_elements(root) -> list:
-    """The figures under `root` (e.g. at.main) in page order: Streamlit's charts and those drawn in place."""
-    return [e for e in root if e.type == "plotly_chart" or _drawn_in_place(e)]
+    """The figures under `root` (e.g. at.main) in page order: every one is drawn in place (app.chrome.FIGURE)."""
+    return [e for e in root if e.type == "bidi_component" and e.proto.component_name.endswith(FIGURE_NAME)]
 
 
 def figure_spec(element) -> dict:
     """The figure an element of `figure_elements` draws, as Plotly's JSON."""
-    return json.loads(element.proto.spec if element.type == "plotly_chart" else element.proto.bytes)
+    return json.loads(element.proto.bytes)
 
 
 def charts(at) -> list[dict]:
@@ -97,20 +91,15 @@ def click_points(at, chart, points: list[dict]) -> AppTest:
     """Run `at` as if the user had clicked `points` on `chart` (a figure drawn with on_select).
 
     AppTest has no API for a chart's selection: this sends what the browser would send with the other
-    widgets' states: for a figure drawn in place, its trigger "selection" ({"points": ...}, figure.js);
-    for Streamlit's own chart, its selection state.
+    widgets' states, the figure's trigger "selection" ({"points": ...}, figure.js).
     """
-    states = at._tree.get_widget_states()
-    if chart.type == "bidi_component":
-        from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
 
-        click = [{"event": "selection", "value": {"points": points}}]
-        states.widgets.append(
-            WidgetState(id=_make_trigger_id(chart.proto.id, "events"), json_trigger_value=json.dumps(click))
-        )
-    else:
-        selection = {"points": points, "point_indices": list(range(len(points))), "box": [], "lasso": []}
-        states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps({"selection": selection})))
+    states = at._tree.get_widget_states()
+    click = [{"event": "selection", "value": {"points": points}}]
+    states.widgets.append(
+        WidgetState(id=_make_trigger_id(chart.proto.id, "events"), json_trigger_value=json.dumps(click))
+    )
     return at._tree._runner._run(states)
 
 

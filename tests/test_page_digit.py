@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from apptest import FIGURE_COMPONENT, app, arr, charts, click_points, figure_elements, texts
+from apptest import FIGURE_NAME, app, arr, charts, click_points, figure_elements, texts
 from core import digit
 from core.results import load_cell
 from core.store import ModelStore
@@ -40,7 +40,7 @@ def draw(at, rgba: np.ndarray):
     buf = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    canvas = [c for c in at.get("bidi_component") if not c.proto.component_name.endswith(FIGURE_COMPONENT)]
+    canvas = [c for c in at.get("bidi_component") if not c.proto.component_name.endswith(FIGURE_NAME)]
     assert len(canvas) == 1, "the page shows one canvas"
     states = at._tree.get_widget_states()
     drawing = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}

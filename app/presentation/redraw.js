@@ -10,7 +10,7 @@
   const VERSION = 2;
   const w = window;
   if (w.__saeRedraw && w.__saeRedraw.version >= VERSION) return;
-  const R = (w.__saeRedraw = { version: VERSION, drawn: 0 });
+  w.__saeRedraw = { version: VERSION };
 
   function wrap(P) {
     if (!P || P.__saeRedraw) return;
@@ -18,10 +18,7 @@
     P.__saeRedraw = true;
     P.react = function (gd, fig) {
       const self = this, args = arguments;
-      const draw = () => {
-        R.drawn += 1;
-        return react.apply(self, args);
-      };
+      const draw = () => react.apply(self, args);
       // only the form figure.js uses, Plotly.react(gd, {data, layout, config, frames}); a glide (motion.js)
       // starts at once, with the other maps of its move
       if (args.length !== 2 || !gd || typeof gd.getBoundingClientRect !== "function" || !fig ||
