@@ -1,20 +1,26 @@
 """The page's own scripts, sent first thing in every run (before the app's heavier imports).
 
-* Streamlit's Plotly code (a 4.7 MB module, which sets window.Plotly) is what the dashboard's figures
-  are drawn with; Streamlit would load it only with a chart of its own. This starts loading it at once,
-  so that the browser reads it while the server still works (`PRELOAD`).
+* Plotly, which draws the dashboard's figures (window.Plotly): the dashboard's own partial bundle,
+  app/static/plotly-sae.min.js (1.6 MB: only the trace types the dashboard draws, built by
+  app/presentation/plotly/build.js from the plotly.js the Python package `plotly` writes figures for),
+  served by Streamlit's static file serving (.streamlit/config.toml). The full plotly.js (Streamlit's
+  chart module, 4.7 MB) held the browser 1.2-1.8 s before the first figure on the 2-core development
+  machine; this one 0.2-0.3 s. The preload starts loading it at once, so that the browser reads it while
+  the server still works (`PRELOAD`). Where the bundle cannot be fetched (the server started without
+  the project's config, so without static serving) it loads Streamlit's module instead (`MODULE`).
 * redraw.js: draws a move's new figures one per frame, the first in sight at once, the others in sight
   next and those below the fold last, so that the figure a visitor looks at is shown without waiting
   for the rest. (The figures themselves are drawn in place: app.chrome.FIGURE, presentation/figure.js.)
 
 Both sit in a hidden container at the top of the page: the same element every run, so the browser runs
-them once per tab. Without redraw.js the page draws the same, only slower; without the preload (a
-Streamlit whose Plotly module is not found: MODULE is None) no figure is drawn, and each says so
-(figure.js). tests/test_e2e_redraw.py checks that the module is found and loaded once.
+them once per tab. Without redraw.js the page draws the same, only slower; without either Plotly no
+figure is drawn, and each says so (figure.js). tests/test_e2e_redraw.py checks that the bundle is what
+the page loads, once; tests/test_plotly_bundle.py that it is the right plotly.js with every trace type.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import streamlit as st
@@ -29,14 +35,25 @@ def _plotly_module() -> str | None:
 
 
 MODULE = _plotly_module()
-# the module's address is relative to Streamlit's own entry script (static/js/index.<hash>.js): importing
-# it from there gives the browser the very module the chart code would load (one copy, loaded once)
+BUNDLE = Path(__file__).parent / "static" / "plotly-sae.min.js"
+BUNDLE_URL = "app/static/plotly-sae.min.js"  # where static serving puts it, relative to the app's base URL
+# Addresses are relative to Streamlit's own entry script (<base>/static/js/index.<hash>.js), so that they
+# hold under any base URL path. Streamlit's module, if it is needed, is the very one its chart code would
+# load (one copy, loaded once).
 PRELOAD = """(function () {
   if (window.__saePreload) return;
   window.__saePreload = true;
   const entry = [...document.querySelectorAll("script[src]")].map((s) => s.src)
     .find((src) => /\\/static\\/js\\/index\\.[^/]+\\.js$/.test(src));
-  if (entry) import(new URL("./%s", entry).href).catch(() => {});
+  if (!entry) return;
+  const fallback = () => {
+    if (%(module)s && !window.Plotly) import(new URL("./" + %(module)s, entry).href).catch(() => {});
+  };
+  const script = document.createElement("script");
+  script.src = new URL("../../%(bundle)s", entry).href;
+  script.onerror = fallback;
+  script.onload = () => { if (!window.Plotly) fallback(); };
+  document.head.appendChild(script);
 })();"""
 REDRAW = (Path(__file__).parent / "presentation" / "redraw.js").read_text()
 
@@ -44,7 +61,7 @@ REDRAW = (Path(__file__).parent / "presentation" / "redraw.js").read_text()
 def page_scripts() -> None:
     """Send the page's scripts (call before anything else the page draws)."""
     body = f"<style>.st-key-{KEY} {{display: none;}}</style><script>{REDRAW}</script>"
-    if MODULE:
-        body += f"<script>{PRELOAD % MODULE}</script>"
+    module = json.dumps(MODULE)  # null where Streamlit's module is not found: then the bundle alone
+    body += f"<script>{PRELOAD % {'module': module, 'bundle': BUNDLE_URL}}</script>"
     with st.container(key=KEY):
         st.html(body, unsafe_allow_javascript=True)

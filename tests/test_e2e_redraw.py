@@ -3,8 +3,8 @@
 * figure.js: after a move, each changed figure is drawn once and an unchanged one not at all.
 * figure.js: a figure keeps its place from run to run; after a move the same <div>
   shows the new model's figure (redrawn by Plotly.react), as a fresh page shows it.
-* the preload: the browser starts loading Streamlit's Plotly module while the server runs the first
-  page, and loads it once.
+* the preload: the browser starts loading the dashboard's Plotly bundle while the server runs the first
+  page, and loads it once (never Streamlit's 4.7 MB module, unless the bundle cannot be fetched).
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import plotly.offline
 import pytest
 from test_e2e import MAIN, open_page, wait_for_page
 
+from app.presentation import style
 from serve import CHROMIUM, serve
 
 pytestmark = pytest.mark.skipif(
@@ -34,6 +36,11 @@ COUNT = """() => {
 # every figure on the page, the sidebar's map included, as its data and layout
 ALL_FIGURES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd =>
   JSON.stringify([gd.data, gd.layout], (k, v) => (k && k[0] === '_' ? undefined : v)))"""
+# the chart code the page fetched, in order: (file, when it was asked for)
+LOADS = """() => performance.getEntriesByType('resource')
+  .map(r => [r.name.split('?')[0].split('/').pop(), r.startTime])
+  .filter(([name]) => name === 'plotly-sae.min.js' || /^PlotlyChart\\./.test(name))
+  .map(([name, t]) => [name.startsWith('PlotlyChart') ? 'PlotlyChart' : name, t])"""
 FIGURES = f"""() => [...document.querySelectorAll('{MAIN} .js-plotly-plot')].map(gd =>
   JSON.stringify([gd.data, (gd.layout.images || []).map(i => i.source), gd.layout.title && gd.layout.title.text],
                  (k, v) => (k && k[0] === '_' ? undefined : v)))"""
@@ -125,7 +132,9 @@ def test_a_figure_keeps_its_height_move_after_move(server, chromium, page_name):
 def test_the_chart_code_starts_loading_while_the_server_runs_the_first_page_and_loads_once(server, chromium):
     """The preload is what loads Plotly for the figures drawn in place (they arrive in the same run's first
     messages as the page's scripts, so "before the first figure" is a race of a few ms, not a property):
-    the module is asked for while the server still runs the first page, and only once."""
+    the dashboard's own bundle is asked for while the server still runs the first page, and only once;
+    Streamlit's chart module not at all. It is the plotly.js Python writes figures for, with the trace
+    types the dashboard draws."""
     page = chromium.new_page(viewport={"width": 1280, "height": 720})
     page.add_init_script(
         """(() => { new MutationObserver(() => {
@@ -138,15 +147,31 @@ def test_the_chart_code_starts_loading_while_the_server_runs_the_first_page_and_
     page.goto(f"{server}/?lambda_k=0&lambda_a=0")
     wait_for_page(page)
     assert page.evaluate("() => window.__saePreload") is True
-    loads = page.evaluate(
-        """() => performance.getEntriesByType('resource').filter(r => /\\/PlotlyChart\\.[^/]+\\.js$/.test(r.name))
-                  .map(r => r.startTime)"""
-    )
-    assert len(loads) == 1, f"Streamlit's Plotly module is fetched once: {loads}"
-    assert loads[0] < page.evaluate("() => window.__firstRunEnd"), "it was asked for while the first run went on"
+    loads = page.evaluate(LOADS)
+    assert [name for name, _ in loads] == ["plotly-sae.min.js"], f"the bundle alone is fetched, once: {loads}"
+    assert loads[0][1] < page.evaluate("() => window.__firstRunEnd"), "it was asked for while the first run went on"
+    version, traces = page.evaluate("() => [Plotly.version, Object.keys(Plotly.PlotSchema.get().traces).sort()]")
+    assert version == plotly.offline.get_plotlyjs_version()
+    assert traces == sorted(style.TRACES_DRAWN)
     # the scripts' container takes no room on the page
     box = page.locator(".st-key-sae-scripts").first
     assert box.count() == 1 and box.bounding_box() is None
+    page.close()
+
+
+def test_where_the_bundle_cannot_be_fetched_the_page_draws_with_streamlits_plotly(server, chromium):
+    """A server started without the project's config serves no static files: the page then loads Streamlit's
+    own chart module and draws every figure all the same."""
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/app/static/plotly-sae.min.js", lambda route: route.fulfill(status=404, body="Not Found"))
+    page.goto(f"{server}/?lambda_k=0&lambda_a=0")
+    wait_for_page(page)
+    assert [name for name, _ in page.evaluate(LOADS)] == ["plotly-sae.min.js", "PlotlyChart"]
+    assert page.evaluate(f"() => document.querySelectorAll('{MAIN} .js-plotly-plot').length") >= 4
+    assert not page.locator(".sae-figure", has_text="could not be drawn").count()
+    assert not errors, errors
     page.close()
 
 

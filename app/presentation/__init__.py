@@ -8,7 +8,7 @@ data, call one function and draw.
 
     style    the look shared by every figure: colours, template, legend, title/size options
     charts   lines, bars, boxes and scatters (sweeps over λ, training, units, clusters, t-SNE, the frontier)
-    images   image grids, each one heatmap of a mosaic (filters, reconstructions, digits)
+    images   image grids, each one image of a mosaic (filters, reconstructions, digits)
     tables   the CSV files the pages offer, and the compare page's metrics
     units    one hidden unit: its table row, which unit to open on, the sentence saying what it does
     text     sentences and numbers for people: λ labels, comparisons, the trade-off page's summary

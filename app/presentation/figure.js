@@ -7,9 +7,9 @@
 // changed. The figure arrives as JSON bytes; the same bytes again (a rerun that changed nothing here)
 // draw nothing.
 //
-// Plotly is Streamlit's own (window.Plotly, the module app/scripts.py preloads), so the page loads it
-// once; the page's scripts that wrap Plotly.react (redraw.js, motion.js) see these drawings as they see
-// Streamlit's: Plotly.react(gd, {data, layout, config, frames}).
+// Plotly is the page's (window.Plotly: the dashboard's own bundle, which app/scripts.py preloads), so
+// the page loads it once; the page's scripts that wrap Plotly.react (redraw.js, motion.js) see these
+// drawings as Plotly.react(gd, {data, layout, config, frames}).
 //
 // A figure whose layout asks for click events (clickmode "event+select", app.chrome.CLICKABLE) sends a
 // click on a point to the server as the trigger "selection", {points: [...]}, each point as Streamlit's

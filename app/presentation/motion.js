@@ -8,7 +8,7 @@
 // (meta.glide.group, meta.glide.count of them) start together. A glide is played once per tab and chart
 // (meta.glide.slot): a redraw, a resize or a page switch shows the new map.
 //
-// Streamlit's own Plotly (window.Plotly, set when its chart code loads) draws: Plotly.react is wrapped.
+// The page's Plotly (window.Plotly, set when the bundle app/scripts.py preloads has run) draws: Plotly.react is wrapped.
 // It draws copies of the figure Streamlit passes, never changes Streamlit's objects, and always rebuilds
 // what it draws from the frames and meta.glide (Streamlit hands back what was drawn, and keeps it).
 // Between the first and last drawing, each animation frame moves the WebGL points directly (the
@@ -224,7 +224,7 @@
     };
   }
 
-  // Streamlit loads its Plotly with the first chart; the t-SNE page may be the first page opened.
+  // Plotly arrives with the page's preload (app/scripts.py); the t-SNE page may be the first page opened.
   const start = Date.now();
   (function wait() {
     if (w.Plotly && typeof w.Plotly.react === "function") wrap(w.Plotly);

@@ -90,7 +90,7 @@
     w.setTimeout(go, 250);
   }
 
-  // Streamlit loads its Plotly with the first chart; wait for it.
+  // Plotly arrives with the page's preload (app/scripts.py); wait for it.
   const start = Date.now();
   (function wait() {
     if (w.Plotly && typeof w.Plotly.react === "function") wrap(w.Plotly);

@@ -28,8 +28,9 @@ AXIS_BAND, AXIS_BAND_PRESENTING = 60, 74
 LEGEND_TOP = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)  # one row above the plot
 
 
-# what the dashboard draws: the trace types whose look plotly_white sets; the layout parts it never uses
-TRACES_DRAWN = ("bar", "heatmap", "histogram", "scatter", "scattergl")
+# what the dashboard draws: the trace types (its Plotly bundle holds these alone: app/presentation/plotly);
+# the layout parts it never uses
+TRACES_DRAWN = ("bar", "box", "image", "scatter", "scattergl")
 LAYOUT_UNUSED = ("geo", "polar", "scene", "ternary")
 
 
