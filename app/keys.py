@@ -76,9 +76,7 @@ TABLE = (
         "your digit: its canvas (fresh after Clear), pen, test digit and smudges, the strip's axis, the code's clicks",
         prefix=True,
     ),
-    SessionKey(
-        "_tsne_shown", "t-SNE page: the maps on screen (model, how they are turned) and the map before, for the glide"
-    ),
+    SessionKey("_tsne_shown", "t-SNE page: the model its maps show and the one before (the line under a glide)"),
     SessionKey("cluster_space", "clusters: raw or normalised codes", keep=True),
     SessionKey("frontier_x", "trade-off: what the x axis shows", keep=True),
     SessionKey("frontier_chart", "trade-off: the chart (a click chooses that model)"),

@@ -29,7 +29,10 @@ Measures, per page:
   drawn (its run ended and every figure drawn, as `_open` waits for it: the target's number) and to
   its first figure drawn (stamped in the page as it happens: what bench/streamlit_floor.py times),
   the server's memory after every page, and whether it loaded TensorFlow. How a redraw is
-  detected: see INSTRUMENT below.
+  detected: see INSTRUMENT below. On the t-SNE page every move glides (the points move from the old
+  maps to the new ones for 1.2 s, on purpose): the redraw columns count to the glide's end, and the
+  time to its start (the new maps on screen, the points about to move) is printed apart; that start
+  is the page's answer that the browser target is held against.
 * a fixed reference workload (one epoch of the 784-196-784 autoencoder's forward and backward
   pass in numpy, float32, one thread) before and after, so a slow day can be told from a regression.
 
@@ -556,7 +559,10 @@ INSTRUMENT = """() => {
   B.result = () => {
     const main = B.first(), all = [...document.querySelectorAll(FIGS)];
     const ends = B.states.filter(([t, s]) => t >= B.t0 && s === 'notRunning').map(([t]) => t);
-    return {main_ms: main && B.figs.has(main) ? B.figs.get(main) - B.t0 : null,
+    // a t-SNE map's glide (app/presentation/motion.js): when its first frame was drawn (the new model's maps on
+    // screen, the points about to move), for a glide started by this key press
+    const run = main && main.__saeGlide, glide = run && run.t0 !== null && run.t0 >= B.t0 ? run.t0 - B.t0 : null;
+    return {main_ms: main && B.figs.has(main) ? B.figs.get(main) - B.t0 : null, glide_start_ms: glide,
             all_ms: B.last ? B.last - B.t0 : null, run_end_ms: ends.length ? Math.max(...ends) - B.t0 : null,
             redrawn: all.filter((f) => B.figs.has(f)).length, figures: all.length,
             same_data: B.signature() === B.before};
@@ -683,7 +689,7 @@ def _browser_page(page, url: str, name: str, state: dict, moves: int, seen: set)
         # another grid than the one planned on: an arrow key could reach a model that is not ready
         return {"skipped": f"the λ_k slider is not where planned (index, last index: {where})"}
     page.evaluate(INSTRUMENT)
-    times: dict[str, list] = {"main": [], "all": [], "run_end": [], "first": [], "revisit": []}
+    times: dict[str, list] = {"main": [], "all": [], "run_end": [], "first": [], "revisit": [], "glide": []}
     notes: list[str] = []
     pos, step = 0, 1
     for _ in range(moves):
@@ -710,6 +716,7 @@ def _browser_page(page, url: str, name: str, state: dict, moves: int, seen: set)
         times["main"].append(r["main_ms"])
         times["all"].append(r["all_ms"])
         times["run_end"].append(r["run_end_ms"])
+        times["glide"].append(r["glide_start_ms"] if r["main_ms"] is not None else None)
         times["first" if cell not in seen else "revisit"].append(r["main_ms"])
         seen.add(cell)
         pos += step
@@ -721,6 +728,8 @@ def _browser_page(page, url: str, name: str, state: dict, moves: int, seen: set)
         "first_visit": stats(times["first"]),
         "revisit": stats(times["revisit"]),
     }
+    if times["glide"] and all(t is not None for t in times["glide"]):  # every counted move glided
+        out["glide_start"] = stats(times["glide"])
     if notes:
         out["notes"] = sorted(set(notes))
     return out
@@ -759,6 +768,7 @@ def summarise(
     s: dict = {key: {} for key in ("first_visit_median_ms", "first_visit_p90_ms", "revisit_median_ms")}
     s |= {key: {} for key in ("revisit_p90_ms", "browser_redraw_median_ms", "browser_redraw_p90_ms")}
     s |= {"browser_all_figures_p90_ms": {}, "largest_figure_kb": {}, "skipped": {}}
+    s |= {"browser_glide_start_median_ms": {}, "browser_glide_start_p90_ms": {}}
     for page in pages:
         r = reruns.get(page, {})
         if "first" in r:
@@ -771,6 +781,9 @@ def summarise(
             s["browser_redraw_median_ms"][page] = b["main_figure"]["median_ms"]
             s["browser_redraw_p90_ms"][page] = b["main_figure"]["p90_ms"]
             s["browser_all_figures_p90_ms"][page] = b["all_figures"]["p90_ms"]
+        if "glide_start" in b:
+            s["browser_glide_start_median_ms"][page] = b["glide_start"]["median_ms"]
+            s["browser_glide_start_p90_ms"][page] = b["glide_start"]["p90_ms"]
         sizes = [r.get("figure_bytes", {}).get("main", 0)]
         sizes += [c.get("figure_bytes", {}).get("main", 0) for c in controls.values() if c.get("page") == page]
         if max(sizes):
@@ -846,8 +859,12 @@ def summarise(
                 for k in ("first_visit_median_ms", "revisit_median_ms")
             ]
         ),
+        # a page whose every move glides (t-SNE) answers when its glide starts; the glide then plays GLIDE_MS
         "browser_redraw_p90": _all_met(
-            [_le(v, TARGETS["browser_p90_ms"]) for v in s["browser_redraw_p90_ms"].values()]
+            [
+                _le(s["browser_glide_start_p90_ms"].get(page, v), TARGETS["browser_p90_ms"])
+                for page, v in s["browser_redraw_p90_ms"].items()
+            ]
         ),
         "first_page": _le(s["first_page_s"], TARGETS["first_page_s"]),
         "figure_size": _all_met([_le(v, TARGETS["figure_kb"]) for v in s["largest_figure_kb"].values()]),
@@ -884,6 +901,12 @@ def print_report(s: dict, pages: list[str], reruns: dict, bpages: dict) -> None:
         keys += ("browser_redraw_median_ms", "browser_redraw_p90_ms", "browser_all_figures_p90_ms")
         kb = s["largest_figure_kb"].get(page)
         print(line(page, row_s, *(_ms(s[k].get(page)) for k in keys), "-" if kb is None else f"{kb:.0f}"))
+    for page, p90 in s["browser_glide_start_p90_ms"].items():
+        median = s["browser_glide_start_median_ms"][page]
+        print(
+            f"{page}: every move glides; the glide starts (the new maps on screen, their points about to move) "
+            f"after median {_ms(median)} ms, p90 {_ms(p90)} ms; the redraw columns count to its end"
+        )
     for name, c in s["controls"].items():
         print(
             f"{name:<42} first visit {_ms(c['first_visit_median_ms']):>6} {_ms(c['first_visit_p90_ms']):>6}"

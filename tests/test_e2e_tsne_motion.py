@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 SLOWDOWN = 3  # the glide takes 3 × motion.GLIDE_MS here
 
 # Where WebGL draws the first points of the first four digits, as fractions of each map's plot area, and
-# each map's glide: the two glide figures if there are (the old maps may still be on their way out), else the maps.
+# each map's glide (motion.js: the model it shows, how far its glide is), for the page's two maps.
 SAMPLE = f"""() => {{
     const all = [...document.querySelectorAll('{MAIN} .js-plotly-plot')];
     const glides = all.filter(gd => gd.layout && gd.layout.meta && gd.layout.meta.glide);
@@ -39,7 +39,7 @@ SAMPLE = f"""() => {{
     }}
     const run = gd.__saeGlide;
     const glide = gd.layout && gd.layout.meta && gd.layout.meta.glide;
-    return {{points, token: glide ? glide.token : null, at: run ? run.at : null, done: run ? run.done : null,
+    return {{points, map: glide ? glide.map : null, at: run ? run.at : null, done: run ? run.done : null,
              t0: run ? run.t0 : null, frames: run ? run.frames : 0,
              labels: ((gd.layout && gd.layout.annotations) || []).map(a => a.text).join(' ')}};
 }}); }}"""
@@ -68,7 +68,7 @@ def test_moving_lambda_a_glides_the_points_from_the_old_map_to_the_new(server, c
     page.wait_for_function("() => window.__saeGlide && window.Plotly && window.Plotly.__saeGlide", timeout=30_000)
     page.evaluate(f"() => {{ window.__saeGlide.slowdown = {SLOWDOWN}; }}")
     before = page.evaluate(SAMPLE)
-    assert all(m["token"] is None for m in before), "the first map of a session is drawn as computed"
+    assert all(m["t0"] is None and m["map"] for m in before), "the first map of a session is drawn as computed"
     old = np.array(before[0]["points"])
 
     slider = page.locator('[data-testid="stSidebar"] input[type="range"]').nth(1)  # λ_a
@@ -81,7 +81,7 @@ def test_moving_lambda_a_glides_the_points_from_the_old_map_to_the_new(server, c
     final = page.evaluate(SAMPLE)
     new = np.array(final[0]["points"])
 
-    raw = [s[0] for s in samples if len(s) == 2 and s[0]["token"] and s[0]["t0"] is not None]
+    raw = [s[0] for s in samples if len(s) == 2 and s[0]["map"] != before[0]["map"] and s[0]["t0"] is not None]
     assert raw, "the raw map glided"
     tracks = [np.array(m["points"]) for m in raw if len(m["points"]) == len(old)]
     # it starts where the old map was on screen (no jump), ...

@@ -1,5 +1,6 @@
-"""The t-SNE glide: aligning one map on another (app.presentation.motion), the glide figure
-(charts.tsne_glide), and the browser script that plays it (motion.js, run under Node with a stand-in Plotly)."""
+"""The t-SNE glide: aligning one map on another (app.presentation.motion: the reference in numpy), the map
+figure that names itself for the glide (charts.tsne_map), and the browser script that aligns and glides
+(motion.js, run under Node with a stand-in Plotly, held to the numpy reference)."""
 
 from __future__ import annotations
 
@@ -56,31 +57,15 @@ def test_aligning_back_and_forth_returns_to_the_identity():
     """B aligned on A, then A aligned on B as shown: A is shown as computed (no drift walking λ back and forth)."""
     a, _ = islands(seed=3)
     b = a @ rotation(8) + np.random.default_rng(4).normal(size=a.shape) * 2
-    _, b_shown, pose_b = motion.glide(a, motion.IDENTITY, b)
-    _, a_shown, pose_a = motion.glide(b, pose_b, a)
-    np.testing.assert_allclose(pose_a, motion.IDENTITY, atol=1e-9)
-    np.testing.assert_allclose(a_shown, a, atol=1e-9)
-    assert motion.pose_key(pose_a) == motion.pose_key(motion.IDENTITY)  # the same cached figure as the first glide
+    b_shown = motion.apply(motion.align(b, a), b)
+    pose_a = motion.align(a, b_shown)
+    np.testing.assert_allclose(pose_a, (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), atol=1e-9)
+    np.testing.assert_allclose(motion.apply(pose_a, a), a, atol=1e-9)
 
 
 def test_align_refuses_maps_of_different_points():
     with pytest.raises(ValueError):
         motion.align(np.zeros((5, 2)), np.zeros((4, 2)))
-
-
-# ---------------------------------------------------------------- the glide
-def test_the_glide_starts_at_the_old_map_as_shown_and_ends_at_the_new_map_aligned_on_it():
-    old, _ = islands(seed=5)
-    old_pose = motion.align(old @ rotation(30), old)  # the old map is on screen turned by its own glide
-    new = (old + np.random.default_rng(6).normal(size=old.shape)) @ rotation(-90)
-    start, end, pose = motion.glide(old, old_pose, new)
-    np.testing.assert_allclose(start, motion.apply(old_pose, old))
-    np.testing.assert_allclose(end, motion.apply(pose, new))
-    assert np.abs(end - start).mean() < 2.0, "aligned: the points move by their own change, not a quarter turn"
-    np.testing.assert_allclose(motion.between(start, end, 0.0), start)
-    np.testing.assert_allclose(motion.between(start, end, 1.0), end)
-    steps = [motion.between(start, end, t)[0, 0] for t in np.linspace(0, 1, 11)]
-    assert steps == sorted(steps) or steps == sorted(steps, reverse=True), "every point moves one way along its line"
 
 
 def test_the_easing_is_smooth_at_both_ends_and_symmetric():
@@ -92,78 +77,24 @@ def test_the_easing_is_smooth_at_both_ends_and_symmetric():
     assert e[1] < 0.01 and e[-2] > 0.99, "slow start, slow landing"
 
 
-def test_maps_go_out_as_int16_far_below_a_pixel_or_float32_when_too_large():
-    a, _ = islands()
-    qa, qb, scale = motion.quantize(a, a * 0.5)
-    assert qa.dtype == np.int16 and qb.dtype == np.int16 and scale == motion.QUANTUM
-    np.testing.assert_allclose(qa / scale, a, atol=0.5 / motion.QUANTUM)
-    big = a * 100  # beyond ±127
-    qa, qb, scale = motion.quantize(a, big)
-    assert qa.dtype == np.float32 and qb.dtype == np.float32 and scale == 1.0
-
-
 def test_a_map_range_shows_every_point_with_a_margin():
     p = np.array([[0.0, 10.0], [100.0, 20.0]])
     (x0, x1), (y0, y1) = motion.map_range(p)
     assert (x0, x1) == pytest.approx((-4.0, 104.0)) and (y0, y1) == pytest.approx((9.6, 20.4))
 
 
-# ---------------------------------------------------------------- the figures
-def test_a_plain_map_sets_its_ranges_as_a_glide_from_it_starts():
+# ---------------------------------------------------------------- the figure
+def test_a_map_is_drawn_as_computed_and_names_itself_for_the_glide():
     emb, labels = islands()
-    fig = charts.tsne_map(emb, labels, "map")
+    fig = charts.tsne_map(emb, labels, "map", glide=motion.glide_meta("m1", "raw"))
     (x0, x1), (y0, y1) = motion.map_range(emb.astype(np.float32))
     assert tuple(fig.layout.xaxis.range) == pytest.approx((x0, x1))
     assert tuple(fig.layout.yaxis.range) == pytest.approx((y0, y1))
-    assert not fig.frames and "glide" not in fig.layout.meta
-
-
-def glide_figure(n: int = N):
-    rng = np.random.default_rng(8)
-    labels = rng.integers(0, 10, n).astype(np.uint8)
-    labels[labels == 7] = 8  # an absent digit: an empty trace in every frame
-    old = rng.normal(size=(n, 2)) * 26
-    new = old @ rotation(5) + rng.normal(size=(n, 2)) * 4
-    start, end, _ = motion.glide(old, motion.IDENTITY, new)
-    fig = charts.tsne_glide(start, end, labels, "map", token="t1", slot="raw", group="g1", count=2, height=480)
-    return fig, start, end, labels
-
-
-def test_a_glide_figure_has_frames_from_the_old_map_to_the_new_and_shows_the_new():
-    fig, start, end, labels = glide_figure(2_000)
-    assert [f.name for f in fig.frames] == ["from", "to"]
-    g = fig.layout.meta["glide"]
-    assert (g["token"], g["slot"], g["group"], g["count"], g["from"], g["to"]) == ("t1", "raw", "g1", 2, "from", "to")
-    assert g["ms"] == motion.GLIDE_MS
-    q = g["scale"]
+    assert not fig.frames
+    assert fig.layout.meta["glide"] == {"map": "m1", "slot": "raw", "count": 2, "ms": motion.GLIDE_MS}
     for d, trace in enumerate(fig.data):
-        m = labels == d
-        frm, to = fig.frames[0].data[d], fig.frames[1].data[d]
-        np.testing.assert_allclose(np.asarray(frm.x) / q, start[m, 0], atol=1 / q)
-        np.testing.assert_allclose(np.asarray(to.y) / q, end[m, 1], atol=1 / q)
-        np.testing.assert_array_equal(trace.x, to.x)  # the figure shows the new map
-        np.testing.assert_array_equal(trace.y, to.y)
-        np.testing.assert_array_equal(trace.customdata, np.flatnonzero(m))
-    # the axes end where the new map's plain figure would put them; they start where the old one's were
-    assert g["range_to"] == [list(fig.layout.xaxis.range), list(fig.layout.yaxis.range)]
-    np.testing.assert_allclose(np.array(g["range"]) / q, np.array(motion.map_range(start)), rtol=1e-3)
-    # island labels: drawn at the new map's medians, starting from the old one's
-    named = {a.name: a for a in fig.layout.annotations}
-    assert set(g["islands"]) == set(g["islands_to"]) == set(named) and "digit 7" not in named
-    for name, a in named.items():
-        d = int(name.split()[1])
-        assert [a.x, a.y] == g["islands_to"][name]
-        np.testing.assert_allclose(np.array(g["islands"][name]) / q, np.median(start[labels == d], axis=0), atol=1 / q)
-
-
-def test_a_full_size_glide_figure_stays_lean():
-    """10,000 points, three sets of positions (the data, "from" and "to") and the indices: below 300 KB of JSON."""
-    fig, *_ = glide_figure()
-    text = fig.to_json()
-    assert len(text) < 300_000, len(text)
-    assert fig.data[0].x.dtype == np.int16 and fig.frames[0].data[0].x.dtype == np.int16
-    spec = json.loads(text)
-    assert spec["frames"][0]["data"][0]["x"]["dtype"] == "i2"  # typed arrays, not lists of decimals
+        np.testing.assert_allclose(trace.x, emb[labels == d, 0].astype(np.float32))
+    assert "glide" not in charts.tsne_map(emb, labels, "map").layout.meta  # a map that does not move (compare)
 
 
 # ---------------------------------------------------------------- the script, under Node
@@ -172,93 +103,201 @@ HARNESS = r"""
 // A stand-in browser: a clock, animation frames, and a Plotly whose react records what it is asked to draw.
 let now = 0;
 const queue = [], timers = [];
+let reduced = false;
 global.performance = { now: () => now };
+global.document = { querySelectorAll: () => elements.filter((e) => e.isConnected) };
 global.window = {
   requestAnimationFrame: (f) => queue.push(f),
   setTimeout: (f, ms) => timers.push([now + ms, f]),
-  matchMedia: () => ({ matches: false }),
+  matchMedia: () => ({ matches: reduced }),
 };
 global.atob = (s) => Buffer.from(s, "base64").toString("binary");
-const drawn = [];
+const drawn = [], elements = [];
+const element = () => { const gd = { isConnected: true }; elements.push(gd); return gd; };
 window.Plotly = {
-  react: (gd, fig) => { gd.data = fig.data; gd.layout = fig.layout; drawn.push(fig); return Promise.resolve(gd); },
+  react: (gd, fig) => {
+    gd.data = fig.data; gd.layout = fig.layout; drawn.push([gd, fig]);
+    return Promise.resolve(gd);
+  },
 };
 eval(require("fs").readFileSync(process.argv[2], "utf8"));
 const TYPES = { i2: Int16Array, f4: Float32Array };
-const firstOf = (v) => {
+const values = (v) => {
   if (!v || !v.bdata) return Array.from(v, Number);
   const b = Buffer.from(v.bdata, "base64"), T = TYPES[v.dtype];
   return Array.from(new T(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
 };
-const first = (fig) => firstOf(fig.data[0].x);
+const points = (fig) => fig.data.map((t) => [values(t.x), values(t.y)]);
+const last = (gd) => drawn.filter(([g]) => g === gd).pop()[1];
+const labels = (fig) => Object.fromEntries((fig.layout.annotations || []).map((a) => [a.name, [a.x, a.y]]));
 async function settle() { for (let i = 0; i < 5; i++) await Promise.resolve(); }
 async function tick(ms) { now += ms; for (const t of timers.splice(0)) if (t[0] <= now) t[1](); else timers.push(t);
   for (const f of queue.splice(0)) f(now); await settle(); }
+async function play(gd) {
+  const seen = [];
+  for (let i = 0; i < 200 && gd.__saeGlide && !gd.__saeGlide.done; i++) {
+    await tick(50);
+    seen.push(points(last(gd))[0][0][0]);
+  }
+  return seen;
+}
 
 (async () => {
-  const spec = JSON.parse(require("fs").readFileSync(process.argv[3], "utf8"));
+  const figs = JSON.parse(require("fs").readFileSync(process.argv[3], "utf8"));
   const out = {};
-  const gd = { isConnected: true };
+  const gd = element();
   const plain = { data: [{ x: [1, 2] }], layout: {} };
   await window.Plotly.react(gd, plain);
-  out.plain_untouched = drawn.length === 1 && drawn[0] === plain;
-  const sent = JSON.stringify(spec);
-  await window.Plotly.react(gd, spec);  // Streamlit draws the glide figure
+  out.plain_untouched = drawn.length === 1 && drawn[0][1] === plain;
+  // the first map here: as sent
+  const a = JSON.parse(JSON.stringify(figs.a));
+  await window.Plotly.react(gd, a);
+  out.first_as_sent = last(gd) === a && !gd.__saeGlide;
+  // model b: first drawn where a's points are, then a glide to b turned onto them
+  const sentB = JSON.stringify(figs.b);
+  await window.Plotly.react(gd, figs.b);
   await settle();
-  out.first_x = first(drawn[drawn.length - 1]);
-  out.first_range = drawn[drawn.length - 1].layout.xaxis.range;
-  const seen = [];
-  for (let i = 0; i < 200 && !gd.__saeGlide.done; i++) { await tick(50); seen.push(first(drawn[drawn.length - 1])[0]); }
-  out.seen = seen;
+  out.start = points(last(gd));
+  out.start_title = last(gd).layout.title.text;
+  out.seen = await play(gd);
   out.fast = gd.__saeGlide.fast;
-  const last = drawn[drawn.length - 1];
-  out.last_x = first(last);
-  const xy = (traces) => JSON.stringify(traces.map((t) => [t.x, t.y]));
-  out.last_is_to = xy(last.data) === xy(spec.frames[1].data);
-  out.last_range = last.layout.xaxis.range;
-  out.streamlit_objects_unchanged = JSON.stringify(spec) === sent;
-  out.log = window.__saeGlide.log;
-  // Streamlit hands back what was drawn: drawn again as it is, no new glide
-  const count = drawn.length;
-  await window.Plotly.react(gd, last);
-  out.echo_draws = drawn.length - count;
-  // a redraw of the same glide later (a page switch, presenter mode): the new map, at once
-  const gd2 = { isConnected: true };
-  await window.Plotly.react(gd2, JSON.parse(sent));
+  out.end = points(last(gd));
+  out.end_range = [last(gd).layout.xaxis.range, last(gd).layout.yaxis.range];
+  out.end_labels = labels(last(gd));
+  out.log = window.__saeGlide.log.slice();
+  out.figure_unchanged = JSON.stringify(figs.b) === sentB;
+  // b again, in presenter mode (another layout): at once, where the glide left it
+  const logged = window.__saeGlide.log.length;
+  await window.Plotly.react(gd, figs.b_present);
   await tick(50);
-  out.replay_x = first(drawn[drawn.length - 1]);
-  out.replay_glides = !!gd2.__saeGlide;
-  out.to_x = firstOf(spec.frames[1].data[0].x).slice(0, 3);
-  out.from_x = firstOf(spec.frames[0].data[0].x).slice(0, 3);
+  out.again = points(last(gd));
+  out.again_font = last(gd).layout.font.size;
+  out.again_glides = window.__saeGlide.log.length - logged || (gd.__saeGlide && !gd.__saeGlide.done ? 1 : 0);
+  // back to a: a glide to a, turned back as it was computed
+  await window.Plotly.react(gd, figs.a);
+  await play(gd);
+  out.back = points(last(gd));
+  // another page and back (a new element), a shown there: at once
+  gd.isConnected = false;
+  const gd2 = element();
+  await window.Plotly.react(gd2, figs.a);
+  await tick(50);
+  out.page_back_glides = !!gd2.__saeGlide;
+  out.page_back = points(last(gd2));
+  // both maps of a move start together: raw (gd2) and normalised (gd3)
+  const gd3 = element();
+  await window.Plotly.react(gd3, figs.n_a);
+  await window.Plotly.react(gd2, figs.b);
+  await tick(50);
+  out.alone_started = gd2.__saeGlide.t0 !== null;
+  await window.Plotly.react(gd3, figs.n_b);
+  await tick(50);
+  out.together = gd2.__saeGlide.t0 !== null && gd2.__saeGlide.t0 === gd3.__saeGlide.t0;
+  await play(gd2); await play(gd3);
+  // reduced motion: the new map at once, turned onto the old all the same
+  reduced = true;
+  const n = drawn.length;
+  await window.Plotly.react(gd2, figs.a);
+  await tick(50);
+  out.reduced_draws = drawn.length - n;
+  const run = gd2.__saeGlide;
+  out.reduced_glides = !!(run && !run.done && run.map === figs.a.layout.meta.glide.map);
+  out.reduced = points(last(gd2));
+  // a map drawn before the script ran (the page sends it after its figures), in a slot new to this tab
+  reduced = false;
+  const early = element();
+  early.data = JSON.parse(JSON.stringify(figs.a.data)).map((t) => Object.assign(t, { x: values(t.x), y: values(t.y) }));
+  const glideEarly = Object.assign({}, figs.a.layout.meta.glide, { slot: "early" });
+  early.layout = Object.assign({}, figs.a.layout, { meta: { glide: glideEarly } });
+  const bEarly = JSON.parse(JSON.stringify(figs.b));
+  bEarly.layout.meta.glide.slot = "early";
+  await window.Plotly.react(early, bEarly);
+  await settle();
+  out.early_start = points(last(early));
+  out.early_glides = !!early.__saeGlide;
   console.log(JSON.stringify(out));
 })();
 """
 
 
+def moved_map(old: np.ndarray, seed: int) -> np.ndarray:
+    """Another model's map of the same points: each point moved a little, the whole mirrored and turned."""
+    new = old + np.random.default_rng(seed).normal(size=old.shape) * 2
+    new[:, 0] = -new[:, 0]
+    return new @ rotation(70) * 1.3 + np.array([5.0, -9.0])
+
+
+def traces(fig) -> list[list[np.ndarray]]:
+    return [[np.asarray(t.x, dtype=np.float64), np.asarray(t.y, dtype=np.float64)] for t in fig.data]
+
+
 @pytest.mark.skipif(NODE is None, reason="needs node to run the browser script")
-def test_the_script_draws_the_old_map_then_glides_to_the_new_one_once(tmp_path):
-    fig, *_ = glide_figure(300)
-    script = tmp_path / "motion.js"
-    script.write_text(motion.SCRIPT)
-    spec = tmp_path / "figure.json"
-    spec.write_text(fig.to_json())
-    harness = tmp_path / "harness.js"
-    harness.write_text(HARNESS)
-    run = subprocess.run([NODE, str(harness), str(script), str(spec)], capture_output=True, text=True, timeout=60)
+def test_the_script_aligns_the_new_map_on_the_one_drawn_and_glides_to_it(tmp_path):
+    a, labels = islands(300, seed=11)
+    labels[labels == 7] = 8  # an absent digit: an empty trace
+    b = moved_map(a, 12)
+    meta = lambda model, slot: motion.glide_meta(model, slot)  # noqa: E731
+    figs = {
+        "a": charts.tsne_map(a, labels, "map a", glide=meta("a", "raw")),
+        "b": charts.tsne_map(b, labels, "map b", glide=meta("b", "raw")),
+        "n_a": charts.tsne_map(a * 0.5, labels, "a", glide=meta("a", "normalised")),
+        "n_b": charts.tsne_map(b * 0.5, labels, "b", glide=meta("b", "normalised")),
+    }
+    figs["b_present"] = charts.tsne_map(b, labels, "map b", glide=meta("b", "raw"))
+    figs["b_present"].update_layout(font_size=18)
+    (tmp_path / "motion.js").write_text(motion.SCRIPT)
+    (tmp_path / "figures.json").write_text(json.dumps({k: json.loads(f.to_json()) for k, f in figs.items()}))
+    (tmp_path / "harness.js").write_text(HARNESS)
+    run = subprocess.run(
+        [NODE, str(tmp_path / "harness.js"), str(tmp_path / "motion.js"), str(tmp_path / "figures.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
-    g = fig.layout.meta["glide"]
+    a32, b32 = a.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64)
+    # what numpy's reference does: b turned, mirrored, scaled and shifted onto a as drawn
+    expected = motion.apply(motion.align(b32, a32), b32)
+    by_digit = lambda p: [[p[labels == d, 0], p[labels == d, 1]] for d in range(10)]  # noqa: E731
+
     assert out["plain_untouched"], "a figure without a glide goes to Plotly as it is"
-    assert out["first_x"][:3] == out["from_x"], "first drawn at the old map"
-    assert out["first_range"] == pytest.approx(g["range"][0])
-    seen = out["seen"]
+    assert out["first_as_sent"], "the first map here is drawn as sent"
+    for got, want in zip(out["start"], by_digit(a32)):  # it starts where a's points were drawn
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    assert out["start_title"] == "map b"
+    for got, want in zip(out["end"], by_digit(expected)):  # and ends at b aligned on them, as numpy aligns it
+        np.testing.assert_allclose(got, want, atol=1e-3)
+    assert np.abs(expected - a32).mean() < 3.0, "aligned: the points move by their own change, not a mirror turn"
+    np.testing.assert_allclose(out["end_range"], motion.map_range(expected), atol=1e-3)
+    for d in set(labels.tolist()):
+        np.testing.assert_allclose(out["end_labels"][f"digit {d}"], np.median(expected[labels == d], axis=0), atol=1e-3)
+    assert "digit 7" not in out["end_labels"]
+    seen, x0, x1 = out["seen"], a32[labels == 0][0, 0], expected[labels == 0][0, 0]
     assert out["fast"] is False, "no scattergl scene here: a full drawing every frame"
-    inside = [v for v in seen if min(out["from_x"][0], out["to_x"][0]) < v < max(out["from_x"][0], out["to_x"][0])]
-    assert len(set(inside)) >= 5, f"several drawings between the two maps: {seen}"
+    assert len({v for v in seen if min(x0, x1) < v < max(x0, x1)}) >= 5, f"several drawings between: {seen}"
     assert seen == sorted(seen) or seen == sorted(seen, reverse=True), "the points move one way"
-    assert out["last_is_to"] and out["last_x"][:3] == out["to_x"], "it ends exactly at the new map"
-    assert out["last_range"] == pytest.approx(g["range_to"][0])
-    assert out["log"][0]["token"] == "t1" and out["log"][0]["ms"] >= g["ms"]
-    assert out["streamlit_objects_unchanged"], "Streamlit's figure is never edited"
-    assert out["echo_draws"] == 0
-    assert out["replay_x"][:3] == out["to_x"] and not out["replay_glides"], "played once per tab and slot"
+    assert out["log"][0]["slot"] == "raw" and out["log"][0]["ms"] >= motion.GLIDE_MS
+    assert out["figure_unchanged"], "the figure handed to Plotly.react is never edited"
+    # the same map in presenter mode: where the glide left it, at once
+    np.testing.assert_allclose(
+        np.concatenate([np.ravel(t) for t in out["again"]]),
+        np.concatenate([np.ravel(t) for t in out["end"]]),
+        atol=1e-6,
+    )
+    assert out["again_font"] == 18 and out["again_glides"] == 0
+    # back to a: turned back as computed (no drift)
+    for got, want in zip(out["back"], by_digit(a32)):
+        np.testing.assert_allclose(got, want, atol=1e-3)
+    # a page switch and back: the same map, no glide
+    assert not out["page_back_glides"]
+    for got, want in zip(out["page_back"], by_digit(a32)):
+        np.testing.assert_allclose(got, want, atol=1e-3)
+    assert not out["alone_started"] and out["together"], "both maps of a move start together"
+    assert out["reduced_draws"] == 1 and not out["reduced_glides"], "reduced motion: no glide"
+    assert out["early_glides"], "a map drawn before the script ran glides from where it is"
+    for got, want in zip(out["early_start"], by_digit(a32)):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    back = motion.apply(motion.align(a32, expected), a32)
+    for got, want in zip(out["reduced"], by_digit(back)):
+        np.testing.assert_allclose(got, want, atol=1e-3)

@@ -15,7 +15,6 @@ from apptest import (
     check_compute_now_starts_one_job,
     check_offers_to_compute_maps,
     check_says_when_maps_are_ready,
-    copy_cache,
     csv_buttons,
     texts,
 )
@@ -58,11 +57,10 @@ def test_the_two_maps_show_every_test_digit_once(tiny_cache, monkeypatch):
 
 
 # ------------------------------------------------------------ the map moves with λ (issue 12, part 3)
-def frame_points(fig: dict, name: str) -> np.ndarray:
-    """The (n, 2) positions of a frame (or of the figure's data, name None), in the order of test images."""
-    traces = fig["data"] if name is None else next(f for f in fig["frames"] if f["name"] == name)["data"]
+def map_points(fig: dict) -> np.ndarray:
+    """The (n, 2) positions a map figure sends, in the order of test images."""
     index = np.concatenate([arr(t["customdata"]) for t in fig["data"]])
-    xy = np.concatenate([np.stack([arr(t["x"]), arr(t["y"])], axis=1) for t in traces]).astype(np.float64)
+    xy = np.concatenate([np.stack([arr(t["x"]), arr(t["y"])], axis=1) for t in fig["data"]]).astype(np.float64)
     out = np.empty_like(xy)
     out[index] = xy
     return out
@@ -73,85 +71,64 @@ def cell_map(cache, cell, space: str) -> np.ndarray:
     return load_view(ModelStore(cache), s).arrays[f"tsne_{space}"]
 
 
-def test_the_first_map_of_a_session_is_drawn_as_computed(tiny_cache, monkeypatch):
+def glides(fig: dict) -> dict:
+    return fig["layout"]["meta"]["glide"]
+
+
+def test_the_maps_are_sent_as_computed_and_name_their_model_for_the_glide(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch, page=PAGE)
-    for fig, space in zip(charts(at), ("raw", "normalised")):
-        assert not fig.get("frames") and "glide" not in fig["layout"]["meta"]
-        np.testing.assert_allclose(frame_points(fig, None), cell_map(tiny_cache, (0.0, 0.0), space), atol=1e-6)
-    assert not [c for c in texts(at.caption) if "glides" in c]
+    first = charts(at)
+    for fig, space in zip(first, ("raw", "normalised")):
+        assert not fig.get("frames")
+        assert glides(fig)["slot"] == space and glides(fig)["count"] == 2 and glides(fig)["ms"] == motion.GLIDE_MS
+        np.testing.assert_allclose(map_points(fig), cell_map(tiny_cache, (0.0, 0.0), space), atol=1e-6)
+    assert glides(first[0])["map"] == glides(first[1])["map"], "one name for a model's two maps: they move together"
+    assert not [c for c in texts(at.caption) if "glides" in c], "the first maps of a session: nothing moved"
     assert any("__saeGlide" in h.proto.body for h in at.get("html")), "the page carries the script that glides"
 
-
-def test_moving_lambda_a_glides_from_the_previous_map_to_the_current_one(tiny_cache, monkeypatch):
-    at = app(tiny_cache, monkeypatch, page=PAGE)
     at.select_slider(key="lambda_a").set_value(1e-3).run()
     assert not at.exception
-    figs = charts(at)
-    assert len(figs) == 2
-    for fig, space in zip(figs, ("raw", "normalised")):
-        g = fig["layout"]["meta"]["glide"]
-        assert [f["name"] for f in fig["frames"]] == ["from", "to"] and g["slot"] == space and g["count"] == 2
-        old, new = cell_map(tiny_cache, (0.0, 0.0), space), cell_map(tiny_cache, (0.0, 1e-3), space)
-        start, end, _ = motion.glide(old, motion.IDENTITY, new)
-        q = g["scale"]
-        np.testing.assert_allclose(frame_points(fig, "from") / q, old, atol=1 / q)  # the map on screen before
-        np.testing.assert_allclose(frame_points(fig, "to") / q, end, atol=1 / q)  # the new map, aligned on it
-        np.testing.assert_array_equal(frame_points(fig, None), frame_points(fig, "to"))  # what it shows
-        assert len(json.dumps(fig)) < 300_000
-    assert figs[0]["layout"]["meta"]["glide"]["group"] == figs[1]["layout"]["meta"]["glide"]["group"]
+    moved = charts(at)
+    for fig, space in zip(moved, ("raw", "normalised")):
+        # the new model's map as computed: the browser turns it onto the map on screen
+        np.testing.assert_allclose(map_points(fig), cell_map(tiny_cache, (0.0, 1e-3), space), atol=1e-6)
+        assert not fig.get("frames") and len(json.dumps(fig)) < 300_000
+    assert glides(moved[0])["map"] != glides(first[0])["map"]
     assert any("λ_a 0 → 0.001" in c and "glides" in c for c in texts(at.caption)), texts(at.caption)
-
-
-def test_each_glide_starts_from_the_map_as_it_was_shown(tiny_cache, monkeypatch):
-    at = app(tiny_cache, monkeypatch, page=PAGE)
-    at.select_slider(key="lambda_a").set_value(1e-3).run()
-    before = charts(at)
     at.select_slider(key="lambda_k").set_value(1e-3).run()
-    after = charts(at)
-    for b, a in zip(before, after):
-        np.testing.assert_array_equal(frame_points(a, "from"), frame_points(b, "to"))  # no jump as a glide starts
-        assert a["layout"]["meta"]["glide"]["token"] != b["layout"]["meta"]["glide"]["token"]
     assert any("λ_k 0 → 0.001" in c for c in texts(at.caption))
 
 
-def test_a_rerun_or_presenter_mode_keeps_the_same_glide(tiny_cache, monkeypatch):
+def test_a_rerun_or_presenter_mode_sends_the_same_model_s_maps(tiny_cache, monkeypatch):
     at = app(tiny_cache, monkeypatch, page=PAGE)
     at.select_slider(key="lambda_a").set_value(1e-3).run()
-    tokens = [f["layout"]["meta"]["glide"]["token"] for f in charts(at)]
+    names = [glides(f)["map"] for f in charts(at)]
+    line = [c for c in texts(at.caption) if "glides" in c]
     at.run()
-    assert [f["layout"]["meta"]["glide"]["token"] for f in charts(at)] == tokens, "the same figure: nothing replays"
+    assert [glides(f)["map"] for f in charts(at)] == names
+    assert [c for c in texts(at.caption) if "glides" in c] == line, "a rerun keeps the line of the move before"
     at.toggle(key="present").set_value(True).run()
     figs = charts(at)
-    assert [f["layout"]["meta"]["glide"]["token"] for f in figs] == tokens, "the browser plays a token once"
+    assert [glides(f)["map"] for f in figs] == names, "the browser keeps the map where it is, in its larger text"
     assert figs[0]["layout"]["font"]["size"] >= 16
 
 
-def test_moving_back_and_forth_builds_each_glide_once(tiny_cache, monkeypatch):
+def test_moving_back_and_forth_builds_each_map_once(tiny_cache, monkeypatch):
     from app.presentation import charts as C
 
     calls = []
-    real = C.tsne_glide
+    real = C.tsne_map
 
     def counting(*args, **kwargs):
-        calls.append(kwargs["slot"])
+        calls.append(kwargs["glide"]["slot"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(C, "tsne_glide", counting)
+    monkeypatch.setattr(C, "tsne_map", counting)
     at = app(tiny_cache, monkeypatch, page=PAGE)
     for a in (1e-3, 0.0, 1e-3, 0.0):
         at.select_slider(key="lambda_a").set_value(a).run()
         assert not at.exception
-    assert sorted(calls) == ["normalised", "normalised", "raw", "raw"], "there and back: two glides per map, kept"
-
-
-def test_after_a_map_that_is_gone_the_new_map_is_drawn_as_computed(tiny_cache, tmp_path, monkeypatch):
-    root = copy_cache(tiny_cache, tmp_path / "cache")
-    at = app(root, monkeypatch, page=PAGE)
-    entry = find(scan(ModelStore(root)), 0.0, 0.0).entry
-    at.session_state["_tsne_shown"] = at.session_state["_tsne_shown"] | {"id": (entry, "trained")}  # not that map
-    at.select_slider(key="lambda_a").set_value(1e-3).run()
-    assert not at.exception
-    assert all(not f.get("frames") for f in charts(at))
+    assert sorted(calls) == ["normalised", "normalised", "raw", "raw"], "two models, each map built once, kept"
 
 
 def test_play_on_the_tsne_page_glides_at_every_step(tiny_cache, monkeypatch):
@@ -165,20 +142,16 @@ def test_play_on_the_tsne_page_glides_at_every_step(tiny_cache, monkeypatch):
     assert at.session_state["_anim"]["page"] == "tsne"
     assert presenter.step_seconds("tsne") >= presenter.ANIMATION_SECONDS + motion.GLIDE_MS / 1000
     assert presenter.step_seconds("filters") == presenter.ANIMATION_SECONDS
+    before = [glides(f)["map"] for f in charts(at)]
     anim = at.session_state["_anim"]
     at.session_state["_anim"] = anim | {"last": time.monotonic() - presenter.step_seconds("tsne")}  # a step is due
     at.run()
     assert not at.exception
     assert at.session_state["lambda_a"] == 1e-3, "the animation stepped"
     main, other = charts(at)
-    for fig in (main, other):
-        assert [f["name"] for f in fig["frames"]] == ["from", "to"], "the same glide as a slider move"
+    assert [glides(f)["map"] for f in (main, other)] != before, "the next model's maps: the browser glides to them"
     assert any(a["text"] == "<b>λ_a = 0.001</b>" for a in main["layout"]["annotations"]), "λ written large"
-    np.testing.assert_allclose(
-        frame_points(main, "from") / main["layout"]["meta"]["glide"]["scale"],
-        cell_map(tiny_cache, (0.0, 0.0), "raw"),
-        atol=1 / main["layout"]["meta"]["glide"]["scale"],
-    )
+    np.testing.assert_allclose(map_points(main), cell_map(tiny_cache, (0.0, 1e-3), "raw"), atol=1e-6)
     # a step soon after is not taken: the glide plays in full first
     at.session_state["_anim"] = at.session_state["_anim"] | {"last": time.monotonic() - presenter.ANIMATION_SECONDS}
     at.run()

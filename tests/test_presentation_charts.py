@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from app.presentation import charts, style
+from app.presentation import charts, motion, style
 from core import analysis
 
 KS = tuple(range(2, 11))
@@ -140,6 +138,9 @@ def test_a_figure_dict_made_directly_is_the_one_plotly_makes():
         "unit_filter": images.unit_filter(W1[:, 0], 0),
         "reconstruction_grid": images.reconstruction_grid(x, code, code, x, np.arange(4)),
         "digit_tiles": images.digit_tiles(x, [f"image {i}" for i in range(4)], "top", n_cols=2),
+        "a gliding map": charts.tsne_map(
+            rng.normal(size=(200, 2)), rng.integers(0, 10, 200), "The codes", glide=motion.glide_meta("m", "raw")
+        ),
         "odd arrays": go.Figure(
             [
                 go.Scatter(x=np.arange(5, dtype=np.int64), y=np.arange(5, dtype=np.uint64) * 1000),
@@ -153,7 +154,6 @@ def test_a_figure_dict_made_directly_is_the_one_plotly_makes():
     }
     for name, fig in figs.items():
         assert _json(style.as_dict(fig)) == _json(fig.to_dict()), name
-    assert "frames" in style.as_dict(figs["tsne_glide"]) and "frames" not in style.as_dict(figs["tsne_map"])
 
 
 def test_the_trimmed_template_styles_everything_the_figures_draw_as_plotly_white_does():
@@ -177,14 +177,6 @@ def test_the_trimmed_template_styles_everything_the_figures_draw_as_plotly_white
         k: v for k, v in white.layout.to_plotly_json().items() if k not in style.LAYOUT_UNUSED
     }
     assert len(ours.to_plotly_json().__repr__()) < len(white.to_plotly_json().__repr__()) / 2
-
-
-def test_frames_made_without_checks_are_the_frames_plotly_makes():
-    frames = [dict(name="from", data=[dict(type="scattergl", x=np.arange(4, dtype=np.int16))], traces=[0])]
-    fast = style.figure([dict(type="scattergl", x=[0, 1])], {}, "t", frames=frames)
-    checked = style.finish(go.Figure([dict(type="scattergl", x=[0, 1])], frames=frames), "t")
-    assert json.loads(_json(fast.to_dict())) == json.loads(_json(checked.to_dict()))
-    assert fast.frames[0].name == "from" and fast.frames[0].data[0].x.dtype == np.int16
 
 
 def test_two_series_charts_share_one_style():
@@ -749,14 +741,6 @@ def every_figure() -> dict[str, go.Figure]:
         "training_curves": charts.training_curves({"loss": [0.05, 0.02], "val_loss": [0.04, 0.03]}),
         "cosine_boxes": charts.cosine_boxes(make_box(rng), make_box(rng)),
         "tsne_map": charts.tsne_map(rng.normal(size=(200, 2)), rng.integers(0, 10, 200), "Codes scaled to length 1"),
-        "tsne_glide": charts.tsne_glide(
-            rng.normal(size=(200, 2)),
-            rng.normal(size=(200, 2)),
-            rng.integers(0, 10, 200),
-            "Codes as they are",
-            token="t",
-            slot="raw",
-        ),
         "silhouette_panels": charts.silhouette_panels(samples, labels, KS, "Codes scaled to length 1"),
         "silhouette_vs_k": charts.silhouette_vs_k(samples.mean(axis=1), samples.mean(axis=1) / 2, KS),
         "unit_frequency_bars": charts.unit_frequency_bars(freq, freq < 0.05, freq > 0.5),

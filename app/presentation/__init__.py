@@ -13,6 +13,6 @@ data, call one function and draw.
     units    one hidden unit: its table row, which unit to open on, the sentence saying what it does
     text     sentences and numbers for people: λ labels, comparisons, the trade-off page's summary
     progress the preparation as people see it: the readiness map, live curves, times
-    motion   the t-SNE glide: one map turned onto another (Procrustes), its frames, and the browser script
+    motion   the t-SNE glide: the browser script that turns one map onto another (Procrustes) and glides
     digit    the "Your digit" page's figures: the drawing, its code, reconstructions, nearest test digits
 """

@@ -54,7 +54,6 @@ __all__ = [
     "silhouette_x_range",
     "sweep_legend",
     "training_curves",
-    "tsne_glide",
     "tsne_map",
     "unit_activation_histogram",
     "unit_digit_bars",
@@ -668,113 +667,26 @@ def tsne_map(
     n_classes: int = 10,
     *,
     height: int | None = None,
+    glide: dict | None = None,
 ) -> go.Figure:
     """t-SNE embedding (n, 2) coloured by digit labels (n,); index (n,) the test-image indices (default 0..n-1).
 
     Each digit's name is written on its island (the median of its points). The map fills its panel
-    (height: default TSNE_HEIGHT), with a margin of 4% of its span around the points (as a glide from it
-    starts: `tsne_glide`). Coordinates go out as float32 and indices as integers, which Plotly sends as
-    compact typed arrays: a 10,000-point map is about 150 KB of JSON.
+    (height: default TSNE_HEIGHT), with a margin of 4% of its span around the points (`motion.map_range`).
+    Coordinates go out as float32 and indices as integers, which Plotly sends as compact typed arrays: a
+    10,000-point map is about 150 KB of JSON.
+
+    glide: `motion.glide_meta(...)`, for a map that moves with λ: the page's script (motion.SCRIPT) then
+    glides the points from the map on screen to this one, turned onto it. The figure itself is the map as
+    computed either way, so a model's map is built once, wherever it is reached from.
     """
     embedding = np.asarray(embedding, dtype=np.float32)
-    return _tsne_figure(embedding, labels, title, index, n_classes, height, motion.map_range(embedding))
-
-
-def tsne_glide(
-    start: np.ndarray,
-    end: np.ndarray,
-    labels: np.ndarray,
-    title: str,
-    *,
-    token: str,
-    slot: str,
-    group: str | None = None,
-    count: int = 1,
-    index: np.ndarray | None = None,
-    n_classes: int = 10,
-    height: int | None = None,
-    ms: int = motion.GLIDE_MS,
-) -> go.Figure:
-    """The map `end` (n, 2) as `tsne_map` draws it, with the points gliding there from `start` (n, 2).
-
-    start: the old map as it was on screen; end: the new map aligned on it (`motion.glide`). Both go out
-    as frames, "from" and "to" (the figure's data is "to"), in int16 units of 1/motion.QUANTUM, about
-    55 KB each; layout.meta.glide tells the page's script (motion.SCRIPT) what to move: the frames, the
-    axis ranges and island labels at the start, how long (ms), and which glide this is (token, slot: the
-    script plays a token once per tab and chart slot, so a figure redrawn later simply shows the new map).
-    group, count: the `count` maps of one change share a group; the script starts them together.
-    """
-    q_start, q_end, scale = motion.quantize(start, end)
-    masks = _digit_masks(labels, n_classes)
-
-    def frame(name: str, points: np.ndarray) -> dict:
-        data = [dict(type="scattergl", x=points[m, 0], y=points[m, 1]) for m in masks]
-        return dict(name=name, data=data, traces=list(range(n_classes)))
-
-    ranges_to, centres_to = motion.map_range(q_end), _centres(q_end, masks)
-    glide = dict(
-        token=token,
-        slot=slot,
-        group=group or token,
-        count=int(count),
-        ms=int(ms),
-        scale=scale,
-        range=[list(r) for r in motion.map_range(q_start)],
-        range_to=[list(r) for r in ranges_to],
-        islands={f"digit {d}": c for d, c in _centres(q_start, masks).items()},
-        islands_to={f"digit {d}": c for d, c in centres_to.items()},
-        **{"from": "from", "to": "to"},
-    )
-    frames = [frame("from", q_start), frame("to", q_end)]
-    return _tsne_figure(
-        q_end,
-        labels,
-        title,
-        index,
-        n_classes,
-        height,
-        ranges_to,
-        frames=frames,
-        meta=dict(glide=glide),
-        masks=masks,
-        centres=centres_to,
-    )
-
-
-def _digit_masks(labels: np.ndarray, n_classes: int) -> list[np.ndarray]:
-    """Which points are digit d, for each d < n_classes."""
-    labels = np.asarray(labels)
-    return [labels == d for d in range(n_classes)]
-
-
-def _centres(points: np.ndarray, masks: list[np.ndarray]) -> dict[int, list[float]]:
-    """Each present digit's island centre: the median of its points, [x, y]."""
-    return {d: [float(v) for v in np.median(points[m], axis=0)] for d, m in enumerate(masks) if m.any()}
-
-
-def _tsne_figure(
-    embedding: np.ndarray,
-    labels: np.ndarray,
-    title: str,
-    index: np.ndarray | None,
-    n_classes: int,
-    height: int | None,
-    ranges: tuple[tuple[float, float], tuple[float, float]],
-    frames: list[dict] | None = None,
-    meta: dict | None = None,
-    masks: list[np.ndarray] | None = None,
-    centres: dict[int, list[float]] | None = None,
-) -> go.Figure:
-    """The map (`tsne_map`) of embedding (n, 2) as given (float32, or a glide's int16 units), axes at `ranges`.
-
-    Built as one dict, without Plotly validating each trace and array (that took about 35 ms a map, and three
-    times as long for a glide's 30 traces); the arrays go out as the typed arrays they are.
-    """
     labels = np.asarray(labels)
     index = np.arange(len(labels)) if index is None else np.asarray(index)
     index = index.astype(np.int16 if len(index) == 0 or (index.min() >= 0 and index.max() < 2**15) else np.int32)
-    masks = _digit_masks(labels, n_classes) if masks is None else masks
-    centres = _centres(embedding, masks) if centres is None else centres
+    masks = _digit_masks(labels, n_classes)
+    centres = _centres(embedding, masks)
+    ranges = motion.map_range(embedding)
     traces, islands = [], []
     for d, mask in enumerate(masks):
         x, y = embedding[mask, 0], embedding[mask, 1]
@@ -817,8 +729,19 @@ def _tsne_figure(
         legend=dict(title=dict(text="digit"), itemsizing="constant"),
     )
     # hover_digits: the page's script shows point i's test image beside the label (chrome.digit_hover)
-    layout["meta"] = (meta or {}) | {"hover_digits": True}
-    return figure(traces, layout, title, frames=frames, height=height or TSNE_HEIGHT)
+    layout["meta"] = {"hover_digits": True} | ({"glide": glide} if glide else {})
+    return figure(traces, layout, title, height=height or TSNE_HEIGHT)
+
+
+def _digit_masks(labels: np.ndarray, n_classes: int) -> list[np.ndarray]:
+    """Which points are digit d, for each d < n_classes."""
+    labels = np.asarray(labels)
+    return [labels == d for d in range(n_classes)]
+
+
+def _centres(points: np.ndarray, masks: list[np.ndarray]) -> dict[int, list[float]]:
+    """Each present digit's island centre: the median of its points, [x, y]."""
+    return {d: [float(v) for v in np.median(points[m], axis=0)] for d, m in enumerate(masks) if m.any()}
 
 
 # ----------------------------------------------------- 7. K-means silhouettes

@@ -3,17 +3,17 @@
 Every map starts from the same layout, so neighbouring models' maps are comparable; but a t-SNE map is
 only determined up to rotation, reflection, scale and shift, and even from a shared start the next map
 can come out turned a few degrees. Before the points glide from the old map to the new one, the new map
-is turned (or mirrored), scaled and shifted onto the old one (`align`, orthogonal Procrustes on the same
-10,000 points), so the glide shows how the points really move, not a spin.
+is turned (or mirrored), scaled and shifted onto the old one as it is drawn (`align`, orthogonal
+Procrustes on the same 10,000 points), so the glide shows how the points really move, not a spin; the
+next map is aligned on the map *as drawn*, so a walk through λ never jumps at the start of a glide.
 
-A `Pose` is that similarity transform. The page keeps, per session, the pose of the map on screen: the
-next map is aligned on the map *as shown*, so a walk through λ never jumps at the start of a glide.
-
-The browser does the gliding (`SCRIPT`, run once in the page): a figure built by
-`app.presentation.charts.tsne_glide` carries the old positions (frame "from") and the new ones (its data,
-and frame "to"); the script draws the old ones first, then moves every point along a straight line,
-eased (`ease`, as here), for `GLIDE_MS`, and leaves the figure exactly as sent. Without the script
-(or JavaScript) the new map is simply shown. Pure numpy here; nothing imports Streamlit.
+The browser does all of it (`SCRIPT`, run once in the page): the server sends each model's map as
+computed (`app.presentation.charts.tsne_map` with `glide_meta`), built once and kept whichever map it
+is reached from; the tab remembers which map each slot shows and how it is turned, aligns the new one
+on it, and moves every point along a straight line, eased (`ease`), for `GLIDE_MS`. Without the script
+(or JavaScript) the new map is simply shown. The functions here are the same computations in numpy:
+the reference tests/test_motion.py holds the script to, and `map_range` for the figures' axes. Pure
+numpy; nothing imports Streamlit.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 Pose = tuple[float, float, float, float, float, float]  # (a, b, c, d, tx, ty): p -> p @ [[a, b], [c, d]] + t
-IDENTITY: Pose = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 GLIDE_MS = 1200  # how long the points take to move from the old map to the new one, in the browser
-QUANTUM = 256  # a glide figure's coordinates are int16 in units of 1/QUANTUM (t-SNE maps stay within ±127)
+MAPS_PER_MOVE = 2  # the t-SNE page's maps (raw, normalised): the browser starts a move's glides together
 SCRIPT = (Path(__file__).with_name("motion.js")).read_text()
 
 
@@ -59,41 +58,10 @@ def align(moving: np.ndarray, fixed: np.ndarray) -> Pose:
     return (float(m[0, 0]), float(m[0, 1]), float(m[1, 0]), float(m[1, 1]), float(t[0]), float(t[1]))
 
 
-def pose_key(pose: Pose) -> tuple[float, ...]:
-    """A pose as a hashable key for the figure cache (rounded far below a pixel)."""
-    return tuple(round(v, 9) for v in pose)
-
-
 def ease(t: np.ndarray | float) -> np.ndarray:
     """Cubic ease-in-out on [0, 1] (the script in the browser uses the same curve)."""
     t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)
     return np.where(t < 0.5, 4 * t**3, 1 - (-2 * t + 2) ** 3 / 2)
-
-
-def between(start: np.ndarray, end: np.ndarray, t: float) -> np.ndarray:
-    """The points a fraction t (0..1) of the glide's time from `start` to `end`, as the browser draws them."""
-    e = float(ease(t))
-    start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
-    return start + e * (end - start)
-
-
-def glide(old: np.ndarray, old_pose: Pose, new: np.ndarray) -> tuple[np.ndarray, np.ndarray, Pose]:
-    """(start, end, new pose): the old map as it is shown, the new map aligned on it, and its pose."""
-    start = apply(old_pose, old)
-    pose = align(new, start)
-    return start, apply(pose, new), pose
-
-
-def quantize(*maps: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The maps as int16 in units of 1/QUANTUM (half the bytes of float32, far below a pixel), and that scale.
-
-    Returns (*maps, scale). Where a coordinate is too large for int16 the maps stay float32 (scale 1).
-    A figure's axis ranges and labels are then in the same units.
-    """
-    ps = [np.asarray(m, dtype=np.float64) for m in maps]
-    if all(len(p) == 0 or np.abs(p).max() * QUANTUM < 2**15 - 1 for p in ps):
-        return (*(np.rint(p * QUANTUM).astype(np.int16) for p in ps), float(QUANTUM))
-    return (*(p.astype(np.float32) for p in ps), 1.0)
 
 
 def map_range(points: np.ndarray, pad: float = 0.04) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -105,3 +73,9 @@ def map_range(points: np.ndarray, pad: float = 0.04) -> tuple[tuple[float, float
     span = np.maximum(hi - lo, 1e-9)
     lo, hi = lo - pad * span, hi + pad * span
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def glide_meta(model: str, slot: str, count: int = MAPS_PER_MOVE, ms: int = GLIDE_MS) -> dict:
+    """What a map tells the page's script (its layout.meta.glide): which model's map it is (the same for
+    all its spaces), which of the page's maps (slot), how many maps one move glides together, and how long."""
+    return {"map": str(model), "slot": str(slot), "count": int(count), "ms": int(ms)}
