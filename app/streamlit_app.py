@@ -18,9 +18,10 @@ import streamlit as st  # noqa: E402
 
 from app import scripts  # noqa: E402 - light: streamlit only
 
-st.set_page_config(
-    page_title="What regularization does to a hidden code", page_icon=":material/neurology:", layout="wide"
-)
+# the tab's icon: a small sparse code (a file here: a Material icon is fetched from Google's servers, which a
+# projector's laptop offline cannot reach)
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
+st.set_page_config(page_title="What regularization does to a hidden code", page_icon=str(ICON), layout="wide")
 scripts.page_scripts()  # first: the browser starts loading the chart code while the rest of the run goes on
 
 # Before any figure of any session: Plotly asks sys.modules for pandas and uses it, so a pandas being imported in

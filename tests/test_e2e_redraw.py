@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlparse
 
 import plotly.offline
 import pytest
@@ -172,6 +173,22 @@ def test_where_the_bundle_cannot_be_fetched_the_page_draws_with_streamlits_plotl
     assert page.evaluate(f"() => document.querySelectorAll('{MAIN} .js-plotly-plot').length") >= 4
     assert not page.locator(".sae-figure", has_text="could not be drawn").count()
     assert not errors, errors
+    page.close()
+
+
+def test_a_page_asks_nothing_of_any_other_server(server, chromium):
+    """A projector's laptop may be offline: the pages load everything from the dashboard's own server (the tab's
+    icon was a Material icon from Google's servers)."""
+    page = chromium.new_page(viewport={"width": 1280, "height": 720})
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    for name in ("", "tsne", "units"):
+        page.goto(f"{server}/{name}?lambda_k=0&lambda_a=0")
+        wait_for_page(page)
+    here = urlparse(server).netloc
+    assert asked and all(urlparse(u).netloc == here for u in asked if urlparse(u).scheme in ("http", "https")), [
+        u for u in asked if urlparse(u).netloc != here
+    ][:5]
     page.close()
 
 
