@@ -80,7 +80,7 @@ def test_the_maps_are_sent_as_computed_and_name_their_model_for_the_glide(tiny_c
     first = charts(at)
     for fig, space in zip(first, ("raw", "normalised")):
         assert not fig.get("frames")
-        assert glides(fig)["slot"] == space and glides(fig)["count"] == 2 and glides(fig)["ms"] == motion.GLIDE_MS
+        assert glides(fig)["slot"] == space and glides(fig)["ms"] == motion.GLIDE_MS
         np.testing.assert_allclose(map_points(fig), cell_map(tiny_cache, (0.0, 0.0), space), atol=1e-6)
     assert glides(first[0])["map"] == glides(first[1])["map"], "one name for a model's two maps: they move together"
     assert not [c for c in texts(at.caption) if "glides" in c], "the first maps of a session: nothing moved"

@@ -2,8 +2,8 @@
 //
 // It lets every Plotly figure through untouched but a t-SNE map whose layout.meta.glide names it: {map:
 // the model's map (the same for both of its spaces), slot: which of the page's maps (raw, normalised),
-// ms, count: how many maps one change moves}. The server sends each model's map as computed, built once
-// and kept; everything about the motion happens here, in the tab:
+// ms}. The server sends each model's map as computed, built once and kept; everything about the motion
+// happens here, in the tab:
 //
 // * The tab remembers, per slot, which map it shows and how it is turned (its pose: rotation or
 //   mirror, scale, shift) and where every point is drawn.
@@ -11,7 +11,7 @@
 //   and the ratio of spreads, as motion.align in Python, which tests/test_motion.py checks it against),
 //   so that the motion is the points' own, not a spin; then every point moves in a straight line from
 //   where it is drawn to its place on the aligned map, eased, in ms, the axis ranges and island labels
-//   with it. The maps of one change (count of them) start together.
+//   with it. The maps of one change move together (the first starts at once, the others join its clock).
 // * The same map again (a rerun, presenter mode, a page switch and back) is drawn at its pose at once;
 //   the first map of a tab, or after a map of other points, is drawn as sent; so is every map when the
 //   visitor's system asks for reduced motion (prefers-reduced-motion), aligned all the same.
@@ -30,7 +30,6 @@
   const G = (w.__saeGlide = { version: VERSION, shown: {}, groups: {}, log: [], slowdown: 1 });
   const TYPES = { f4: Float32Array, f8: Float64Array, i1: Int8Array, i2: Int16Array, i4: Int32Array,
                   u1: Uint8Array, u2: Uint16Array, u4: Uint32Array };
-  const WAIT_FOR_GROUP_MS = 1500; // a map whose partner has not arrived by then starts alone
   const PAD = 0.04; // the axes show the points with this much of their span around them (motion.map_range)
   const IDENTITY = [1, 0, 0, 1, 0, 0];
 
@@ -210,7 +209,7 @@
     function draw(run, s) {
       // a full drawing of state s (Plotly.react); the fast path then moves from it
       unmove(run.gd);
-      run.drawn = s;
+      run.drawn = run.now = s;
       run.at = s.e;
       return react.call(P, run.gd, drawing(run.fig, s.pts, s.range, s.labels));
     }
@@ -222,6 +221,8 @@
       unmove(run.gd);
       G.log.push({ slot: run.slot, map: run.map, ms: Math.round(performance.now() - run.t0), frames: run.frames, fast: run.fast });
       if (G.log.length > 100) G.log.splice(0, G.log.length - 100);
+      const shown = G.shown[run.slot];
+      run.gd.__saeAt = shown && shown.pts === run.to ? shown : null;
       return react.call(P, run.gd, drawing(run.fig, run.to, run.range_to, run.islands_to));
     }
 
@@ -236,6 +237,7 @@
       if (run.fast !== false && fast(run, gd, s)) {
         run.fast = true;
         run.at = s.e;
+        run.now = s;
         w.requestAnimationFrame(() => frame(run));
         return;
       }
@@ -246,25 +248,18 @@
       );
     }
 
-    function begin(group) {
-      if (group.t0 !== null) return;
-      group.t0 = performance.now();
-      for (const run of group.runs) { run.t0 = group.t0; w.requestAnimationFrame(() => frame(run)); }
-    }
-
     function join(run) {
+      // the first map of a move starts at once; the others of the same move (drawn a frame or two later)
+      // join it on the same clock, so they move together (the eased start hides the few ms they skip)
       let group = G.groups[run.group];
-      if (!group || (group.t0 !== null && performance.now() - group.t0 > run.ms)) {
+      if (!group || performance.now() - group.t0 > run.ms) {
         for (const k in G.groups) { // forget glides long over
-          const t0 = G.groups[k].t0;
-          if (t0 !== null && performance.now() - t0 > 10 * run.ms) delete G.groups[k];
+          if (performance.now() - G.groups[k].t0 > 10 * run.ms) delete G.groups[k];
         }
-        group = G.groups[run.group] = { runs: [], t0: null };
-        w.setTimeout(() => begin(group), WAIT_FOR_GROUP_MS);
+        group = G.groups[run.group] = { t0: performance.now() };
       }
-      group.runs.push(run);
-      if (group.t0 !== null) { run.t0 = group.t0; w.requestAnimationFrame(() => frame(run)); }
-      else if (group.runs.length >= (run.count || 1)) begin(group);
+      run.t0 = group.t0;
+      w.requestAnimationFrame(() => frame(run));
     }
 
     P.react = function (gd, fig) {
@@ -289,7 +284,7 @@
       for (const el of document.querySelectorAll(".js-plotly-plot")) {
         const r = el.__saeGlide;
         if (r && !r.done && r.slot === g.slot) {
-          if (r.drawn) from = r.drawn.pts;
+          if (r.now) from = r.now.pts; // where its last frame put the points
           r.done = true;
           unmove(el);
         }
@@ -298,25 +293,35 @@
         // the same map again: at its pose, at once
         const pts = apply(shown.pose, sent);
         shown.pts = pts;
+        gd.__saeAt = shown;
         return react.call(P, gd, drawing(fig, pts, range(pts), islands(fig, pts)));
       }
       if (!from || !same(sent, from)) {
         // the first map here (or one of other points): as sent
-        G.shown[g.slot] = { map: g.map, pose: IDENTITY.slice(), pts: sent };
+        gd.__saeAt = G.shown[g.slot] = { map: g.map, pose: IDENTITY.slice(), pts: sent };
         return react.call(P, gd, fig);
       }
+      // this element shows exactly `from`, drawn by its last full drawing (not moved since): its first frame can
+      // keep the very arrays Plotly holds, which Plotly.react then leaves as they are (only the layout changes)
+      const still = gd.__saeAt === shown && shown && from === shown.pts && Array.isArray(gd.data);
       const pose = align(sent, from), to = apply(pose, sent);
+      gd.__saeAt = null;
       G.shown[g.slot] = { map: g.map, pose, pts: to };
       const rangeTo = range(to), islandsTo = islands(fig, to);
       const reduced = w.matchMedia && w.matchMedia("(prefers-reduced-motion: reduce)").matches;
-      if (reduced) return react.call(P, gd, drawing(fig, to, rangeTo, islandsTo));
+      if (reduced) {
+        gd.__saeAt = G.shown[g.slot];
+        return react.call(P, gd, drawing(fig, to, rangeTo, islandsTo));
+      }
       const next = {
-        gd, fig, map: g.map, slot: g.slot, count: g.count || 1, group: (shown ? shown.map : "") + ">" + g.map,
+        gd, fig, map: g.map, slot: g.slot, group: (shown ? shown.map : "") + ">" + g.map,
         ms: Math.max(1, (g.ms || 1000) * (G.slowdown || 1)), t0: null, done: false, frames: 0, fast: null, at: 0,
         from, to, range: range(from), range_to: rangeTo, islands: islands(fig, from), islands_to: islandsTo,
       };
       gd.__saeGlide = next;
-      const first = draw(next, state(next, 0));
+      const start = state(next, 0);
+      if (still && gd.data.length === from.length) start.pts = gd.data.map((t) => ({ x: t.x, y: t.y }));
+      const first = draw(next, start);
       Promise.resolve(first).then(() => join(next), () => finish(next));
       return first;
     };

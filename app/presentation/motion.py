@@ -24,7 +24,6 @@ import numpy as np
 
 Pose = tuple[float, float, float, float, float, float]  # (a, b, c, d, tx, ty): p -> p @ [[a, b], [c, d]] + t
 GLIDE_MS = 1200  # how long the points take to move from the old map to the new one, in the browser
-MAPS_PER_MOVE = 2  # the t-SNE page's maps (raw, normalised): the browser starts a move's glides together
 SCRIPT = (Path(__file__).with_name("motion.js")).read_text()
 
 
@@ -75,7 +74,7 @@ def map_range(points: np.ndarray, pad: float = 0.04) -> tuple[tuple[float, float
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
 
 
-def glide_meta(model: str, slot: str, count: int = MAPS_PER_MOVE, ms: int = GLIDE_MS) -> dict:
+def glide_meta(model: str, slot: str, ms: int = GLIDE_MS) -> dict:
     """What a map tells the page's script (its layout.meta.glide): which model's map it is (the same for
-    all its spaces), which of the page's maps (slot), how many maps one move glides together, and how long."""
-    return {"map": str(model), "slot": str(slot), "count": int(count), "ms": int(ms)}
+    all its spaces: a move's maps glide together), which of the page's maps (slot), and for how long."""
+    return {"map": str(model), "slot": str(slot), "ms": int(ms)}
