@@ -216,6 +216,14 @@ async function play(gd) {
   await settle();
   out.early_start = points(last(early));
   out.early_glides = !!early.__saeGlide;
+  // cut short: b, and a third map while it glides: the new glide starts where the last frame was drawn
+  await window.Plotly.react(gd2, figs.b);
+  await tick(50); await tick(50); await tick(200);
+  out.cut_at = gd2.__saeGlide.at;
+  out.cut_frame = points(last(gd2));
+  await window.Plotly.react(gd2, figs.c);
+  await settle();
+  out.cut_start = points(last(gd2));
   console.log(JSON.stringify(out));
 })();
 """
@@ -244,6 +252,7 @@ def test_the_script_aligns_the_new_map_on_the_one_drawn_and_glides_to_it(tmp_pat
         "n_a": charts.tsne_map(a * 0.5, labels, "a", glide=meta("a", "normalised")),
         "n_b": charts.tsne_map(b * 0.5, labels, "b", glide=meta("b", "normalised")),
     }
+    figs["c"] = charts.tsne_map(moved_map(b, 13), labels, "map c", glide=meta("c", "raw"))
     figs["b_present"] = charts.tsne_map(b, labels, "map b", glide=meta("b", "raw"))
     figs["b_present"].update_layout(font_size=18)
     (tmp_path / "motion.js").write_text(motion.SCRIPT)
@@ -290,6 +299,11 @@ def test_the_script_aligns_the_new_map_on_the_one_drawn_and_glides_to_it(tmp_pat
     # back to a: turned back as computed (no drift)
     for got, want in zip(out["back"], by_digit(a32)):
         np.testing.assert_allclose(got, want, atol=1e-3)
+    # a glide cut short: the next one starts where the last frame drew the points, not at either map (every
+    # frame is a full drawing here; in a browser the frames move the WebGL points, and run.now follows them)
+    assert 0 < out["cut_at"] < 1
+    for got, want in zip(out["cut_start"], out["cut_frame"]):
+        np.testing.assert_allclose(got, want, atol=1e-4)
     # a page switch and back: the same map, no glide
     assert not out["page_back_glides"]
     for got, want in zip(out["page_back"], by_digit(a32)):
