@@ -5,8 +5,9 @@
 
 The floor is the smallest app that does what a dashboard page does: a λ slider in the sidebar and N
 Plotly line charts (10 points each) whose highlighted point moves with the slider, each N twice: drawn
-by Streamlit's chart (st.plotly_chart), and drawn in place as the dashboard draws its figures
-(app/presentation/figure.js with the page's scripts, app/scripts.py). Measured the way
+by Streamlit's chart (st.plotly_chart, with Streamlit's whole plotly.js), and drawn in place as the
+dashboard draws its figures (app/presentation/figure.js with the page's scripts, app/scripts.py, which
+load the dashboard's own Plotly bundle). Measured the way
 bench/app_latency.py measures the dashboard, in the same run, on the same machine:
 
 * the first page: from `streamlit run` to the first figure drawn in a fresh headless Chromium
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -50,6 +52,7 @@ for n in range({figures}):
     fig.update_layout(height=450, title=f"figure {{n + 1}}: λ_k = {{k}}", showlegend=False)
     {draw}
 """
+BUNDLE = ROOT / "app" / "static" / "plotly-sae.min.js"  # the dashboard's Plotly (app/scripts.py)
 # how the floor app draws its figures: Streamlit's chart, or in place as the dashboard does (app/chrome.py's
 # FIGURE: the same figure.js and the page scripts that load Plotly, without the rest of the dashboard)
 KINDS = {
@@ -126,6 +129,10 @@ def main() -> None:
 
     out: dict = {"floor": {}, "dashboard": None}
     with browser() as b, tempfile.TemporaryDirectory() as tmp:
+        # static serving (the project's config) serves a script's static/ folder: the floor apps drawn in place
+        # load the dashboard's own Plotly bundle from there, as the dashboard does
+        (Path(tmp) / "static").mkdir()
+        shutil.copy(BUNDLE, Path(tmp) / "static" / BUNDLE.name)
         for n in [int(x) for x in args.figures.split(",")]:
             for kind, (setup, draw) in KINDS.items():
                 script = Path(tmp) / f"floor_{n}_{kind.replace(' ', '_')}.py"
