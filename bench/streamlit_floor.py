@@ -39,6 +39,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import app_latency as al  # noqa: E402 - the dashboard's own benchmark: its instrument and its plan
 
+sys.path.insert(0, str(ROOT))
+from app.scripts import BUNDLE  # noqa: E402 - the dashboard's own Plotly, which the floor apps drawn in place load
+
 FLOOR_APP = """import streamlit as st
 import plotly.graph_objects as go
 {setup}
@@ -52,7 +55,6 @@ for n in range({figures}):
     fig.update_layout(height=450, title=f"figure {{n + 1}}: λ_k = {{k}}", showlegend=False)
     {draw}
 """
-BUNDLE = ROOT / "app" / "static" / "plotly-sae.min.js"  # the dashboard's Plotly (app/scripts.py)
 # how the floor app draws its figures: Streamlit's chart, or in place as the dashboard does (app/chrome.py's
 # FIGURE: the same figure.js and the page scripts that load Plotly, without the rest of the dashboard)
 KINDS = {

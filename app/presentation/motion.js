@@ -303,7 +303,8 @@
       }
       // this element shows exactly `from`, drawn by its last full drawing (not moved since): its first frame can
       // keep the very arrays Plotly holds, which Plotly.react then leaves as they are (only the layout changes)
-      const still = gd.__saeAt === shown && shown && from === shown.pts && Array.isArray(gd.data);
+      const still = shown && gd.__saeAt === shown && from === shown.pts && Array.isArray(gd.data) &&
+        gd.data.length === from.length;
       const pose = align(sent, from), to = apply(pose, sent);
       gd.__saeAt = null;
       G.shown[g.slot] = { map: g.map, pose, pts: to };
@@ -320,7 +321,7 @@
       };
       gd.__saeGlide = next;
       const start = state(next, 0);
-      if (still && gd.data.length === from.length) start.pts = gd.data.map((t) => ({ x: t.x, y: t.y }));
+      if (still) start.pts = gd.data.map((t) => ({ x: t.x, y: t.y }));
       const first = draw(next, start);
       Promise.resolve(first).then(() => join(next), () => finish(next));
       return first;

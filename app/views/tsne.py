@@ -39,10 +39,12 @@ def map_name(ident: tuple) -> str:
 def tsne_figure(view, space: str):
     """The map of `space` as computed, kept per model; the browser glides to it from the map on screen."""
     arr, labels, title, ident = S.tsne_array(space), view.arrays[S.LABELS_TEST], TITLES[space], cache.identity(view)
-    glide = motion.glide_meta(map_name(ident), space)
-    return chrome.figure(
-        ("tsne", space, *ident), lambda: charts.tsne_map(view.arrays[arr], labels, title, height=480, glide=glide)
-    )
+
+    def build():
+        glide = motion.glide_meta(map_name(ident), space)
+        return charts.tsne_map(view.arrays[arr], labels, title, height=480, glide=glide)
+
+    return chrome.figure(("tsne", space, *ident), build)
 
 
 def moved(shown: dict) -> str | None:
