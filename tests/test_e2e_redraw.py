@@ -4,12 +4,14 @@
 * figure.js: a figure keeps its place from run to run; after a move the same <div>
   shows the new model's figure (redrawn by Plotly.react), as a fresh page shows it.
 * the preload: the browser starts loading the dashboard's Plotly bundle while the server runs the first
-  page, and loads it once (never Streamlit's 4.7 MB module, unless the bundle cannot be fetched).
+  page, and loads it once (never Streamlit's 4.7 MB module, unless the bundle cannot be fetched); and the
+  code of every kind of element the pages show, before any such element has arrived.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,8 +19,9 @@ import plotly.offline
 import pytest
 from test_e2e import MAIN, open_page, wait_for_page
 
+from app import scripts
 from app.presentation import style
-from serve import CHROMIUM, serve
+from serve import CHROMIUM, serve, wait_for_app
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
@@ -190,6 +193,51 @@ def test_a_page_asks_nothing_of_any_other_server(server, chromium):
         u for u in asked if urlparse(u).netloc != here
     ][:5]
     page.close()
+
+
+# the modules Streamlit's page imports only when an element of their kind first arrives (index.js: import(`./X.js`))
+LAZY = set(
+    re.findall(r"import\(`\./([A-Za-z]+\.[\w-]+\.js)`\)", next(scripts.STREAMLIT_JS.glob("index.*.js")).read_text())
+)
+FETCHED = """() => performance.getEntriesByType('resource').map(r => r.name.split('?')[0].split('/').pop())"""
+
+
+def _kinds(files: list[str]) -> set[str]:
+    """The kinds of element (Streamlit's names: Slider, BidiComponent...) whose code is among `files`."""
+    return {f.split(".")[0] for f in set(files) & LAZY}
+
+
+def test_the_preload_asks_for_the_code_of_the_elements_before_any_of_them_arrives(tmp_path, chromium):
+    """A page that sends nothing but the page's scripts still gets the code of every kind of element the
+    dashboard's pages show (the sidebar's sliders, the figures' component...): it is asked for as the run
+    starts, not when the first such element arrives late in the server's first run."""
+    script = tmp_path / "only_scripts.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(Path(scripts.__file__).parent.parent)!r})\n"
+        "from app.scripts import page_scripts\npage_scripts()\n"
+    )
+    assert len(scripts.ELEMENTS) == len(scripts.ELEMENT_KINDS), "each kind is one of Streamlit's modules"
+    with serve(None, script=script) as (url, _):
+        page = chromium.new_page()
+        page.goto(url)
+        wait_for_app(page)
+        page.wait_for_function(f"() => ({FETCHED})().some(f => f.startsWith('BidiComponent.'))", timeout=30_000)
+        page.wait_for_timeout(500)
+        kinds = _kinds(page.evaluate(FETCHED))
+        page.close()
+    assert set(scripts.ELEMENT_KINDS) <= kinds, set(scripts.ELEMENT_KINDS) - kinds
+
+
+def test_every_kind_of_element_the_first_page_shows_is_preloaded(server, chromium):
+    """The overview (the first page a visitor sees) shows no kind of element whose code the preload leaves out
+    (but the scripts' own Html, which carries the preload): a new kind of element in the sidebar or on the
+    overview must be added to app.scripts.ELEMENT_KINDS."""
+    page, errors = open_page(chromium, f"{server}/?lambda_k=0&lambda_a=0")
+    kinds = _kinds(page.evaluate(FETCHED))
+    page.close()
+    assert "Slider" in kinds and "BidiComponent" in kinds, kinds  # what the test reads is what the page fetched
+    assert kinds - {"Html"} <= set(scripts.ELEMENT_KINDS), kinds - {"Html"} - set(scripts.ELEMENT_KINDS)
+    assert not errors, errors
 
 
 # every figure of the page with margins given: (sent, drawn) top and bottom, where Plotly drew them
