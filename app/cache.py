@@ -8,6 +8,7 @@ did not change reads nothing from disk. Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -22,6 +23,19 @@ from core.results import CellSummary, CellView, find, load_view, results_table, 
 from core.store import JOB_FILE, STALE_JOB_SECONDS, ModelStore, _alive
 
 Cell = tuple[float, float]
+
+# The threads of this module that use its Streamlit caches outside any script run, by design: the server's
+# start-up work (app.startup) and reading ahead. Streamlit's warning about a thread without a run's context
+# ("missing ScriptRunContext") is not about them, and would fill the server's log.
+BACKGROUND_THREADS = ("sae-startup", "read-ahead")
+
+
+class _Background(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return threading.current_thread().name not in BACKGROUND_THREADS or "ScriptRunContext" not in str(record.msg)
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_Background())
 
 
 @st.cache_resource
@@ -172,6 +186,15 @@ def rows_table():
 
     root, tok = str(get_store().root), token()
     return _by_token("rows_table", root, tok, make)
+
+
+def warm() -> None:
+    """List and check the cache, and derive what every page reads from the listing (app.startup, as the server
+    starts): the first run then finds them made, unless the cache changed in between."""
+    store = get_store()
+    root, tok = str(store.root), store.change_token()
+    _grid(root, tok)
+    _rows(root, tok)
 
 
 def same_cell(a: Cell, b: Cell) -> bool:

@@ -27,7 +27,7 @@ class PageEnds(BaseException):  # noqa: N818 - not an error: the page has said a
 
 
 def stop() -> NoReturn:
-    """End the page here (caught in app/streamlit_app.py, which then draws the sidebar's map and panel).
+    """End the page here (caught in app/dashboard.py, which then draws the sidebar's map and panel).
 
     Not st.stop(): after it, every Streamlit call would stop the run too, and the sidebar's map, drawn
     after the page, would be missing.

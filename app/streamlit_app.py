@@ -1,87 +1,29 @@
-"""Dashboard entry point: navigation, the shared sidebar, and the preparation's progress.
+"""Start the dashboard:
 
     streamlit run app/streamlit_app.py
 
-Every page reads finished artifacts from models_cache/ (see core.results);
-nothing here imports TensorFlow. The dashboard opens on the overview with
-whatever is ready; preparing the grid (training and analysing, in a separate
-`python -m core prepare` process) fills it in while people look around.
+Streamlit finds the app below and serves the dashboard's script, app/dashboard.py (navigation, the shared
+sidebar, the pages). As the server starts, before any browser has connected, it does the first page's
+imports and reads the cache listing (app/startup.py), so the first visitor's page does not wait for them.
+`streamlit run app/dashboard.py` runs the same dashboard without that head start.
 """
 
-import logging
+import contextlib
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `core` and `app` importable under streamlit run
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from app import scripts  # noqa: E402 - light: streamlit only
-
-# the tab's icon: a small sparse code (a file here: a Material icon is fetched from Google's servers, which a
-# projector's laptop offline cannot reach)
-ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
-st.set_page_config(page_title="What regularization does to a hidden code", page_icon=str(ICON), layout="wide")
-scripts.page_scripts()  # first: the browser starts loading the chart code while the rest of the run goes on
-
-# Before any figure of any session: Plotly asks sys.modules for pandas and uses it, so a pandas being imported in
-# one thread (a table's) breaks a figure built in another ("partially initialized module"); imported here, a second
-# session's run waits at this line for the first's import to finish.
-import pandas  # noqa: E402, F401, I001
-
-from app import guards, jobs, presenter, selection  # noqa: E402
-
-VIEWS = Path(__file__).resolve().parent / "views"
-PAGE_LIST = [  # (file in app/views, title, icon); the first is the default page
-    ("overview", "Overview: loss and sparsity", ":material/show_chart:"),
-    ("filters", "Filters", ":material/grid_view:"),
-    ("reconstructions", "Reconstructions", ":material/image:"),
-    ("similarity", "Similarity", ":material/candlestick_chart:"),
-    ("tsne", "t-SNE maps", ":material/scatter_plot:"),
-    ("clusters", "Clusters", ":material/workspaces:"),
-    ("units", "Unit explorer", ":material/neurology:"),
-    ("digit", "Your digit", ":material/draw:"),
-    ("frontier", "Sparsity–fidelity trade-off", ":material/balance:"),
-    ("compare", "Compare two models", ":material/compare:"),
-]
-PAGES = [
-    st.Page(VIEWS / f"{name}.py", title=title, icon=icon, default=i == 0)
-    for i, (name, title, icon) in enumerate(PAGE_LIST)
-]
-FILE_OF = {title: name for name, title, _ in PAGE_LIST}
-MAP_PAGES = ("tsne", "clusters")  # the pages that need a model's maps (its slow stage)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `core` and `app` importable
 
 
-def _failed(e: Exception) -> None:
-    """The last guard: a visitor never sees a traceback (st.rerun is a BaseException and passes through)."""
-    logging.getLogger("app").exception("page failed")
-    st.error(
-        f"Something went wrong while drawing this page ({type(e).__name__}). Try another model or page; "
-        "if a model's files are damaged, `python -m core prepare` recomputes them.",
-        icon=":material/error:",
-    )
+@contextlib.asynccontextmanager
+async def _lifespan(_app):
+    from app import startup
+
+    startup.begin()  # in a thread: the server answers at once
+    yield
 
 
-try:
-    st.session_state.pop("_waiting", None)  # a page that waits for a model says so again below
-    page = st.navigation(PAGES)
-    name = FILE_OF.get(page.title, "")
-    sel, notices, landed = selection.sidebar(maps=name in MAP_PAGES)
-    panel = st.sidebar.container()  # the readiness map and the preparation's controls: filled after the page
-    presenter.sidebar_tools()
-    for notice in notices:
-        st.warning(notice, icon=":material/link:")
-    if landed:
-        st.caption(f":material/info: {landed}")
-    presenter.tour_banner(name)
-    try:
-        page.run()
-        presenter.page_drawn()
-    except guards.PageEnds:  # the page said all it can (a model not ready yet: its waiting panel)
-        pass
-    except Exception as e:  # noqa: BLE001 - the page failed: say so, and still draw the sidebar's map
-        _failed(e)
-    # after the page, so that the page's figures reach the browser first and the map a moment later
-    jobs.sidebar_panel(sel, where=panel)
-except Exception as e:  # noqa: BLE001 - the sidebar or the map failed
-    _failed(e)
+streamlit_app = st.App("dashboard.py", lifespan=_lifespan)

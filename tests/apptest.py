@@ -1,7 +1,7 @@
 """Shared helpers of the dashboard's AppTests: open the app on a cache, read its figures, fake a running job.
 
-The page tests (tests/test_page_*.py) and the shell's (tests/test_app_shell.py) drive the real entry point,
-app/streamlit_app.py, with `streamlit.testing.v1.AppTest` on a temporary cache (never models_cache/).
+The page tests (tests/test_page_*.py) and the shell's (tests/test_app_shell.py) drive the dashboard's real script,
+app/dashboard.py, with `streamlit.testing.v1.AppTest` on a temporary cache (never models_cache/).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from conftest import ROOT
 from core.config import ModelConfig, TrainConfig
 from core.store import EntryKey, JobHandle, ModelStore
 
-APP = str(ROOT / "app" / "streamlit_app.py")
+APP = str(ROOT / "app" / "dashboard.py")
 PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters", "units", "frontier", "compare"]
 _POPEN = subprocess.Popen  # the real one, whatever a test's fake_popen fixture does
 MAP_PAGES = ("tsne", "clusters")  # the pages that need the slow stage (t-SNE maps, K-means)

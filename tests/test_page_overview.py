@@ -162,7 +162,7 @@ def test_pandas_is_imported_before_any_figure_is_built(tiny_cache):
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'pandas' and not at_import: at_import.append(len(built))\n"
         "sys.meta_path.insert(0, Spy())\n"
-        f"at = AppTest.from_file({str(root / 'app' / 'streamlit_app.py')!r}, default_timeout=60).run()\n"
+        f"at = AppTest.from_file({str(root / 'app' / 'dashboard.py')!r}, default_timeout=60).run()\n"
         "assert not at.exception and at.get('bidi_component'), 'the overview is drawn'\n"
         "print(at_import, len(built) > 0)\n"
     )
