@@ -65,7 +65,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the browser helpers live with the tests
 
-APP = str(ROOT / "app" / "dashboard.py")
+# the dashboard's script (releases before 2026-12-07 had it in app/streamlit_app.py: this benchmark times them too)
+APP = str(next(p for p in (ROOT / "app" / "dashboard.py", ROOT / "app" / "streamlit_app.py") if p.exists()))
 PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters", "units", "frontier", "compare"]
 STROKE_PAGE = "digit"  # "Your digit": measured per stroke (its figures need a drawing), not per λ_k move
 MAP_PAGES = ("tsne", "clusters")  # need the slow stage (t-SNE maps, K-means): a "complete" model
