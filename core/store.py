@@ -35,10 +35,17 @@ Beside the entries, the store owns the files that coordinate work on the cache:
     .job-requests/          cells that sessions asked the running job for, one file each
     .job-stop               asks the running job to stop
     .job.log                the job's output
+    .checked.json           contents (by SHA-256) whose arrays passed the listing's check
 
 Reading the grid is cheap: `index()` reads each entry's small JSON files and
 checks its model's checksums once per file version (remembered by size and
-modification time), and `change_token()` only lists the folder.
+modification time), and `change_token()` only lists the folder. Loading an
+entry's arrays to check their names, types and shapes (so that the listing
+never lists an entry the loader would refuse) is done once per file content
+for the whole cache, not once per process: a file whose SHA-256, verified
+against its manifest in this process, is in .checked.json passed that very
+check before, in some process, and is not loaded again. (Its checksum is
+still computed once per process: a file damaged since is caught.)
 """
 
 from __future__ import annotations
@@ -64,7 +71,7 @@ from typing import Any
 import numpy as np
 
 from core.config import ModelConfig, TrainConfig
-from core.model import check_weights
+from core.model import check_weights, weight_shapes
 from core.schema import (
     ANALYSIS_VERSION,
     META_TYPES,
@@ -339,6 +346,42 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
 _CHECKED: set[tuple[str, int, int, int, str]] = set()
 
 
+# The record of checked contents shared by every process of a cache (CHECKED_FILE): "<sha256> <what>" strings,
+# under the versions of the checks that made them. Bump CHECKS_VERSION whenever what `check_weights` or
+# `core.schema.stage_arrays_problem` accept changes: older records are then dropped and every file checked anew.
+CHECKED_FILE = ".checked.json"
+CHECKS_VERSION = 1
+_GOOD: dict[str, set[str]] = {}  # cache root -> its record, read once per process and added to
+_UNSAVED: set[str] = set()  # the roots whose record has tags not written yet
+
+
+def _checks() -> list[int]:
+    return [FORMAT_VERSION, ANALYSIS_VERSION, CHECKS_VERSION]
+
+
+def _is_tag(tag: str) -> bool:
+    digest, _, what = tag.partition(" ")
+    return len(digest) == 64 and all(c in "0123456789abcdef" for c in digest) and 0 < len(what) <= 100
+
+
+def _read_checked(root: Path) -> set[str]:
+    """The record of `root`: empty if there is none, it is unreadable, or other checks made it."""
+    try:
+        data = json.loads((root / CHECKED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent, unreadable, not JSON: every file is checked as if new
+        return set()
+    if not isinstance(data, dict) or data.get("checks") != _checks() or not isinstance(data.get("good"), list):
+        return set()
+    return {g for g in data["good"] if isinstance(g, str) and _is_tag(g)}
+
+
+def _good(root: Path) -> set[str]:
+    key = str(root)
+    if key not in _GOOD:
+        _GOOD[key] = _read_checked(root)
+    return _GOOD[key]
+
+
 def _checked_once(path: Path, what: str, check) -> None:
     """Run `check()` (which raises EntryDamaged or ValueError) unless this version of `path` passed it before."""
     try:
@@ -463,6 +506,39 @@ class ModelStore:
             log.warning("cache entry %s: %s; %s", damage.name, damage.reason, what)
 
     # ------------------------------------------------------------- integrity
+    def _checked(self, path: Path, what: str, check, sha256: Any) -> None:
+        """`_checked_once`, skipped for contents (by the SHA-256 that `verify` has just matched) that passed the
+        same check before in any process of this cache (CHECKED_FILE); ValueError if the check fails."""
+        tag = f"{sha256} {what}"
+        good = _good(self.root)
+        if tag in good:
+            return
+        try:
+            before = path.stat()
+            _checked_once(path, what, check)
+            after = path.stat()
+        except OSError:
+            raise ValueError(f"{path.name} is missing") from None
+        same = (before.st_size, before.st_mtime_ns, before.st_ino) == (after.st_size, after.st_mtime_ns, after.st_ino)
+        if same and _is_tag(tag) and time.time() - after.st_mtime > 1.0:  # as _sha256_once: a settled file only
+            good.add(tag)
+            _UNSAVED.add(str(self.root))
+
+    def _save_checked(self, present: set[str]) -> None:
+        """Write the record (CHECKED_FILE) if this process added to it, keeping only contents still in the cache.
+
+        Merged with what other processes wrote meanwhile. A record that cannot be written (a read-only cache)
+        only means that the next process checks again.
+        """
+        key = str(self.root)
+        if key not in _UNSAVED:
+            return
+        _UNSAVED.discard(key)
+        good = _good(self.root) | _read_checked(self.root)
+        keep = sorted(g for g in good if g.partition(" ")[0] in present)
+        with contextlib.suppress(OSError):
+            _write_atomic(self.root / CHECKED_FILE, json.dumps({"checks": _checks(), "good": keep}, indent=0).encode())
+
     def _manifest(self, entry: Path) -> dict[str, Any]:
         """The manifest's file table; EntryDamaged if there is none or it is unreadable."""
         try:
@@ -524,7 +600,8 @@ class ModelStore:
             if weights:
                 load_weights()
             else:
-                _checked_once(entry / WEIGHTS_FILE, "weights", load_weights)
+                shapes = ",".join(f"{k}{list(v)}" for k, v in sorted(weight_shapes(model).items()))
+                self._checked(entry / WEIGHTS_FILE, f"weights {shapes}", load_weights, files[WEIGHTS_FILE]["sha256"])
         except ValueError as e:
             raise EntryDamaged(entry.name, f"its weights are unusable ({e})") from None
         return config, history, loaded.get("w")
@@ -573,7 +650,8 @@ class ModelStore:
             if arrays:
                 load_arrays()
             else:
-                _checked_once(path, f"{stage} n_hidden={n_hidden}", load_arrays)
+                sha256 = files[STAGE_FILES[stage][0]]["sha256"]
+                self._checked(path, f"{stage} n_hidden={n_hidden}", load_arrays, sha256)
         except ValueError as e:
             raise EntryDamaged(entry.name, f"{path.name} is unusable ({e})") from None
         return meta, loaded.get("a")
@@ -609,9 +687,14 @@ class ModelStore:
             self._report(e, "it is not shown.")
             return None
 
-    def _index_entry(self, entry: Path) -> IndexEntry:
-        """The listing's view of one entry; EntryDamaged if its model is not usable (as the loader sees it)."""
+    def _index_entry(self, entry: Path, present: set[str] | None = None) -> IndexEntry:
+        """The listing's view of one entry; EntryDamaged if its model is not usable (as the loader sees it).
+
+        Adds the SHA-256 of every file its manifest lists to `present`, if given.
+        """
         files = self._manifest(entry)
+        if present is not None:
+            present.update(str(f.get("sha256")) for f in files.values())
         config, history, _ = self._check_model(entry, files, weights=False)
         stages, damaged = {}, {}
         for stage, (arrays_file, meta_file) in STAGE_FILES.items():
@@ -626,18 +709,21 @@ class ModelStore:
     def index(self) -> list[IndexEntry]:
         """Every complete, intact entry, with its small files only; damaged ones are logged and skipped.
 
-        Cheap to call again: checksums are computed once per file version.
+        Cheap to call again: checksums are computed once per file version, and arrays checked once per content
+        for the whole cache (CHECKED_FILE).
         """
-        out = []
+        out: list[IndexEntry] = []
+        present: set[str] = set()
         for e in self._entry_dirs():
             try:
-                item = self._index_entry(Path(e.path))
+                item = self._index_entry(Path(e.path), present)
             except EntryDamaged as d:
                 self._report(d, "it is not shown and will be retrained.")
                 continue
             for stage, reason in item.damaged_stages.items():
                 self._report(EntryDamaged(item.name, f"its {stage} analysis: {reason}"), "it will be recomputed.")
             out.append(item)
+        self._save_checked(present)
         return out
 
     def damaged(self) -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 from app.chrome import FIGURE_NAME
 from conftest import ROOT
 from core.config import ModelConfig, TrainConfig
-from core.store import EntryKey, JobHandle, ModelStore
+from core.store import CHECKED_FILE, EntryKey, JobHandle, ModelStore
 
 APP = str(ROOT / "app" / "dashboard.py")
 PAGES = ["overview", "filters", "reconstructions", "similarity", "tsne", "clusters", "units", "frontier", "compare"]
@@ -108,8 +108,13 @@ def texts(elements) -> list[str]:
 
 
 def listing(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file under `root` with its size and modification time (to show that looking writes nothing)."""
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+    """Every file under `root` with its size and modification time (to show that looking writes nothing).
+
+    But the record of which contents passed the listing's check (core.store.CHECKED_FILE), which any
+    listing of the cache adds to as files settle: it holds no data, only spares the next process a check.
+    """
+    files = (p for p in root.rglob("*") if p.is_file() and p.name != CHECKED_FILE)
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
 
 
 def copy_cache(src: Path, dst: Path) -> Path:

@@ -283,3 +283,83 @@ def test_a_busy_lock_says_who_holds_it_and_since_when(tmp_path):
         with pytest.raises(LockBusy, match=rf"process {os.getpid()} on {socket.gethostname()} since \d\d:\d\d"):
             with store.lock(key):
                 pass
+
+
+def _fresh_process(monkeypatch) -> None:
+    """What another process of the same cache starts with: nothing hashed, checked or recorded in its memory."""
+    for name, empty in (("_HASHED", {}), ("_CHECKED", set()), ("_GOOD", {}), ("_UNSAVED", set())):
+        monkeypatch.setattr(store_mod, name, empty)
+
+
+def _settle(entry) -> None:
+    old = time.time() - 60
+    for f in entry.iterdir():
+        os.utime(f, (old, old))
+
+
+def _count_loads(monkeypatch) -> list[str]:
+    loads: list[str] = []
+    real = store_mod._load_npz
+    monkeypatch.setattr(store_mod, "_load_npz", lambda p: loads.append(p.name) or real(p))
+    return loads
+
+
+def test_arrays_are_loaded_to_be_checked_once_for_the_whole_cache_and_hashed_once_per_process(tmp_path, monkeypatch):
+    """A fresh server lists the cache without loading every entry's arrays again: the check of a file's
+    contents is recorded by their SHA-256 (.checked.json). The checksum itself is computed in every process,
+    so a file damaged since, even with its size and time kept, is caught."""
+    store, key, _ = saved(tmp_path)
+    entry = store.path(key)
+    _settle(entry)
+    loads = _count_loads(monkeypatch)
+    _fresh_process(monkeypatch)
+    names = [e.name for e in store.index()]
+    assert names == [entry.name] and loads == [WEIGHTS_FILE]
+    record = json.loads((tmp_path / store_mod.CHECKED_FILE).read_text())
+    (tag,) = record["good"]
+    assert tag.startswith(store_mod.sha256_file(entry / WEIGHTS_FILE) + " weights ")
+    _fresh_process(monkeypatch)
+    assert [e.name for e in ModelStore(tmp_path).index()] == names
+    assert loads == [WEIGHTS_FILE], "the next process does not load the weights to check them"
+    before = (entry / WEIGHTS_FILE).stat()
+    _flip_byte(entry / WEIGHTS_FILE)
+    os.utime(entry / WEIGHTS_FILE, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, time and inode
+    _fresh_process(monkeypatch)
+    assert ModelStore(tmp_path).index() == []
+
+
+def test_contents_that_match_a_rewritten_manifest_are_checked_anew(tmp_path, monkeypatch):
+    """The record names contents, not files: weights replaced by arrays of the wrong shape, with the manifest
+    rewritten to match, are loaded, checked and refused although the file's old contents passed."""
+    store, key, _ = saved(tmp_path)
+    entry = store.path(key)
+    _settle(entry)
+    _fresh_process(monkeypatch)
+    assert len(store.index()) == 1 and (tmp_path / store_mod.CHECKED_FILE).exists()
+    np.savez(entry / WEIGHTS_FILE, W1=np.zeros((3, 3), np.float32))
+    manifest = json.loads((entry / MANIFEST_FILE).read_text())
+    manifest["files"][WEIGHTS_FILE] = {
+        "size": (entry / WEIGHTS_FILE).stat().st_size,
+        "sha256": store_mod.sha256_file(entry / WEIGHTS_FILE),
+    }
+    (entry / MANIFEST_FILE).write_text(json.dumps(manifest))
+    _fresh_process(monkeypatch)
+    assert ModelStore(tmp_path).index() == []
+
+
+@pytest.mark.parametrize("record", ["not json {", '{"checks": [0, 0, 0], "good": []}', '["a list"]', ""])
+def test_a_record_of_other_checks_or_a_garbage_one_is_ignored_and_rewritten(tmp_path, monkeypatch, record):
+    store, key, _ = saved(tmp_path)
+    entry = store.path(key)
+    _settle(entry)
+    _fresh_process(monkeypatch)
+    store.index()
+    good = json.loads((tmp_path / store_mod.CHECKED_FILE).read_text())["good"]
+    if record.startswith('{"checks"'):  # the very tags, but made by other checks: not trusted
+        record = json.dumps({"checks": [0, 0, 0], "good": good})
+    (tmp_path / store_mod.CHECKED_FILE).write_text(record)
+    loads = _count_loads(monkeypatch)
+    _fresh_process(monkeypatch)
+    assert [e.name for e in ModelStore(tmp_path).index()] == [entry.name]
+    assert loads == [WEIGHTS_FILE]
+    assert json.loads((tmp_path / store_mod.CHECKED_FILE).read_text()) == {"checks": store_mod._checks(), "good": good}
