@@ -59,6 +59,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
@@ -353,6 +354,9 @@ CHECKED_FILE = ".checked.json"
 CHECKS_VERSION = 1
 _GOOD: dict[str, set[str]] = {}  # cache root -> its record, read once per process and added to
 _UNSAVED: set[str] = set()  # the roots whose record has tags not written yet
+_GOOD_LOCK = (
+    threading.Lock()
+)  # two listings may run at once (the server's sessions): a set is not copied while added to
 
 
 def _checks() -> list[int]:
@@ -377,9 +381,10 @@ def _read_checked(root: Path) -> set[str]:
 
 def _good(root: Path) -> set[str]:
     key = str(root)
-    if key not in _GOOD:
-        _GOOD[key] = _read_checked(root)
-    return _GOOD[key]
+    with _GOOD_LOCK:
+        if key not in _GOOD:
+            _GOOD[key] = _read_checked(root)
+        return _GOOD[key]
 
 
 def _checked_once(path: Path, what: str, check) -> None:
@@ -521,8 +526,9 @@ class ModelStore:
             raise ValueError(f"{path.name} is missing") from None
         same = (before.st_size, before.st_mtime_ns, before.st_ino) == (after.st_size, after.st_mtime_ns, after.st_ino)
         if same and _is_tag(tag) and time.time() - after.st_mtime > 1.0:  # as _sha256_once: a settled file only
-            good.add(tag)
-            _UNSAVED.add(str(self.root))
+            with _GOOD_LOCK:
+                good.add(tag)
+                _UNSAVED.add(str(self.root))
 
     def _save_checked(self, present: set[str]) -> None:
         """Write the record (CHECKED_FILE) if this process added to it, keeping only contents still in the cache.
@@ -531,10 +537,13 @@ class ModelStore:
         only means that the next process checks again.
         """
         key = str(self.root)
-        if key not in _UNSAVED:
-            return
-        _UNSAVED.discard(key)
-        good = _good(self.root) | _read_checked(self.root)
+        mine = _good(self.root)
+        with _GOOD_LOCK:
+            if key not in _UNSAVED:
+                return
+            _UNSAVED.discard(key)
+            good = set(mine)
+        good |= _read_checked(self.root)
         keep = sorted(g for g in good if g.partition(" ")[0] in present)
         with contextlib.suppress(OSError):
             _write_atomic(self.root / CHECKED_FILE, json.dumps({"checks": _checks(), "good": keep}, indent=0).encode())
