@@ -18,6 +18,7 @@ from typing import Any
 
 import streamlit as st
 
+from app.startup import THREAD as STARTUP_THREAD
 from core.config import SweepGrid, same_lambda
 from core.results import CellSummary, CellView, find, load_view, results_table, scan
 from core.store import JOB_FILE, STALE_JOB_SECONDS, ModelStore, _alive
@@ -27,7 +28,8 @@ Cell = tuple[float, float]
 # The threads of this module that use its Streamlit caches outside any script run, by design: the server's
 # start-up work (app.startup) and reading ahead. Streamlit's warning about a thread without a run's context
 # ("missing ScriptRunContext") is not about them, and would fill the server's log.
-BACKGROUND_THREADS = ("sae-startup", "read-ahead")
+READ_AHEAD_THREAD = "read-ahead"
+BACKGROUND_THREADS = (STARTUP_THREAD, READ_AHEAD_THREAD)
 
 
 class _Background(logging.Filter):
@@ -157,7 +159,7 @@ def _read_ahead(root: str, tok: tuple, around: Cell) -> None:
                 with lock:
                     flying.discard(key)
 
-    threading.Thread(target=work, name="read-ahead", daemon=True).start()
+    threading.Thread(target=work, name=READ_AHEAD_THREAD, daemon=True).start()
 
 
 def cells() -> dict[Cell, CellSummary]:
@@ -191,10 +193,8 @@ def rows_table():
 def warm() -> None:
     """List and check the cache, and derive what every page reads from the listing (app.startup, as the server
     starts): the first run then finds them made, unless the cache changed in between."""
-    store = get_store()
-    root, tok = str(store.root), store.change_token()
-    _grid(root, tok)
-    _rows(root, tok)
+    grid()
+    rows()
 
 
 def same_cell(a: Cell, b: Cell) -> bool:

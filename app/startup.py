@@ -34,13 +34,14 @@ MODULES = (
     "app.presentation.tables",
     "app.presentation.text",
 )
+THREAD = "sae-startup"  # the thread's name
 WAIT_S = 20.0  # the longest a run waits for the start-up work (it then does what is left itself)
 
 log = logging.getLogger("app.startup")
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _done = threading.Event()
-timings: dict[str, float] = {}  # what each step took (s), for the benchmark and the log
+timings: dict[str, float] = {}  # what each step took (s), logged when done
 
 
 def _work() -> None:
@@ -54,6 +55,7 @@ def _work() -> None:
         t = time.perf_counter()
         cache.warm()
         timings["cache"] = time.perf_counter() - t
+        log.info("start-up work done: %s", ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     except Exception:  # noqa: BLE001 - the first run does this work itself and reports a problem its own way
         log.warning("start-up work failed; the first page does it instead", exc_info=True)
     finally:
@@ -65,7 +67,7 @@ def begin() -> threading.Thread:
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_work, name="sae-startup", daemon=True)
+            _thread = threading.Thread(target=_work, name=THREAD, daemon=True)
             _thread.start()
         return _thread
 

@@ -984,13 +984,12 @@ def print_report(s: dict, pages: list[str], reruns: dict, bpages: dict) -> None:
     if s["cache_changed_during_run"]:
         print("note: the cache changed while it was measured (a preparation job?): revisits may include reloads")
     print(
-        f"first page drawn in Chromium: {s['first_page_s'] if s['first_page_s'] is not None else '-'} s "
-        f"(its first figure: {s['first_figure_s'] if s['first_figure_s'] is not None else '-'} s; "
-        f"seen settled: {s['first_page_settled_s'] if s['first_page_settled_s'] is not None else '-'} s); "
+        f"first page drawn in Chromium: {_dash(s['first_page_s'])} s "
+        f"(its first figure: {_dash(s['first_figure_s'])} s; seen settled: {_dash(s['first_page_settled_s'])} s); "
         f"opened {OPENED_AFTER_S:g} s after streamlit run: drawn "
         f"{_dash(s['opened_later_first_page_s'])} s after opening "
         f"(first figure {_dash(s['opened_later_first_figure_s'])} s); "
-        f"server memory after every page: {s['memory_mb'] if s['memory_mb'] is not None else '-'} MB; "
+        f"server memory after every page: {_dash(s['memory_mb'])} MB; "
         f"server loaded TensorFlow: {s['server_loaded_tensorflow']}; sidebar map: {s['sidebar_map_kb']} KB"
     )
     runs = ", ".join(f"{x:.2f}" for x in s["reference_runs_s"])

@@ -525,7 +525,7 @@ class ModelStore:
         except OSError:
             raise ValueError(f"{path.name} is missing") from None
         same = (before.st_size, before.st_mtime_ns, before.st_ino) == (after.st_size, after.st_mtime_ns, after.st_ino)
-        if same and _is_tag(tag) and time.time() - after.st_mtime > 1.0:  # as _sha256_once: a settled file only
+        if same and time.time() - after.st_mtime > 1.0:  # as _sha256_once: a settled file only
             with _GOOD_LOCK:
                 good.add(tag)
                 _UNSAVED.add(str(self.root))
