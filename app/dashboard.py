@@ -24,11 +24,8 @@ ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 st.set_page_config(page_title="What regularization does to a hidden code", page_icon=str(ICON), layout="wide")
 scripts.page_scripts()  # first: the browser starts loading the chart code while the rest of the run goes on
 startup.wait()  # the server's start-up work (imports, the cache's listing), if it is still going on
-
-# Before any figure of any session: Plotly asks sys.modules for pandas and uses it, so a pandas being imported in
-# one thread (a table's) breaks a figure built in another ("partially initialized module"); imported here, a second
-# session's run waits at this line for the first's import to finish.
-import pandas  # noqa: E402, F401, I001
+startup.run_began()  # (the start-up work imports the tables' modules once runs have paused)
+startup.plotly_sees_whole_modules()  # before any figure: a pandas another thread is importing is not there yet
 
 from app import guards, jobs, presenter, selection  # noqa: E402
 
@@ -86,3 +83,4 @@ try:
     jobs.sidebar_panel(sel, where=panel)
 except Exception as e:  # noqa: BLE001 - the sidebar or the map failed
     _failed(e)
+startup.run_ended()

@@ -4,7 +4,8 @@
 
 Streamlit finds the app below and serves the dashboard's script, app/dashboard.py (navigation, the shared
 sidebar, the pages). As the server starts, before any browser has connected, it does the first page's
-imports and reads the cache listing (app/startup.py), so the first visitor's page does not wait for them.
+imports and reads the cache listing (app/startup.py), so the first visitor's page does not wait for them,
+and its connections send their answers without waiting (app/startup.py: switch_off_nagle).
 `streamlit run app/dashboard.py` runs the same dashboard without that head start.
 """
 
@@ -17,11 +18,13 @@ import streamlit as st
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `core` and `app` importable
 
+from app import startup  # noqa: E402 - light: the standard library only
+
+startup.switch_off_nagle()  # before the server accepts a connection: see there
+
 
 @contextlib.asynccontextmanager
 async def _lifespan(_app):
-    from app import startup
-
     startup.begin()  # in a thread: the server answers at once
     yield
 

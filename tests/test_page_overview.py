@@ -137,37 +137,3 @@ def test_the_curves_and_the_table_are_made_only_when_their_expander_is_open(tiny
     at.session_state["overview_curves"] = False
     at.run()
     assert not any(f["layout"]["title"]["text"].startswith("Training curves") for f in charts(at))
-
-
-def test_pandas_is_imported_before_any_figure_is_built(tiny_cache):
-    """Plotly uses whatever pandas sys.modules holds: one being imported by a thread (a table's) broke a figure
-    built by another session with "partially initialized module 'pandas'". The first run imports it up front."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    code = (
-        "import sys\n"
-        "import plotly.graph_objects as go\n"
-        "from streamlit.testing.v1 import AppTest\n"
-        "built, at_import = [], []\n"
-        "init = go.Figure.__init__\n"
-        "def counted(self, *a, **k):\n"
-        "    built.append(1)\n"
-        "    init(self, *a, **k)\n"
-        "go.Figure.__init__ = counted\n"
-        "class Spy:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'pandas' and not at_import: at_import.append(len(built))\n"
-        "sys.meta_path.insert(0, Spy())\n"
-        f"at = AppTest.from_file({str(root / 'app' / 'dashboard.py')!r}, default_timeout=60).run()\n"
-        "assert not at.exception and at.get('bidi_component'), 'the overview is drawn'\n"
-        "print(at_import, len(built) > 0)\n"
-    )
-    env = os.environ | {"MODELS_CACHE": str(tiny_cache)}
-    env.pop("MNIST_PATH", None)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["[0]", "True"]
