@@ -74,9 +74,19 @@ try:
     presenter.tour_banner(name)
     try:
         page.run()
+        st.session_state.pop("_compile_retried", None)
         presenter.page_drawn()
     except guards.PageEnds:  # the page said all it can (a model not ready yet: its waiting panel)
         pass
+    except SystemError as e:
+        # Python 3.11's compiler keeps one AST recursion counter for all threads (python/cpython#106905):
+        # compiling a page's script the first time while another thread compiles (an import) can fail with
+        # "AST constructor recursion depth mismatch" before any of the page has run. Compile it again, once.
+        if "recursion depth mismatch" not in str(e) or st.session_state.get("_compile_retried"):
+            _failed(e)
+        else:
+            st.session_state["_compile_retried"] = True
+            st.rerun()
     except Exception as e:  # noqa: BLE001 - the page failed: say so, and still draw the sidebar's map
         _failed(e)
     # after the page, so that the page's figures reach the browser first and the map a moment later

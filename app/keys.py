@@ -58,6 +58,7 @@ TABLE = (
     SessionKey("_waiting", "the (cell, stage) the page on screen waits for, if any"),
     SessionKey("_seen_token", "the cache's change token when the sidebar last looked"),
     SessionKey("_map_clicked_rerun", "a click on the readiness map asks for a rerun of the whole page"),
+    SessionKey("_compile_retried", "the page's script failed to compile (Python 3.11's thread fault): compiling again"),
     # pages
     SessionKey("overview_curves", "overview: the selected model's training curves are open (drawn only then)"),
     SessionKey("overview_table", "overview: the table of every model is open (drawn only then)"),
