@@ -150,7 +150,9 @@ def plotly_sees_whole_modules() -> None:
     from _plotly_utils import optional_imports
 
     current = optional_imports.get_module
-    whole = current if hasattr(current, "plotly_get_module") else _whole(current)
+    if hasattr(current, "plotly_get_module"):
+        return  # done in this process (every run calls this)
+    whole = _whole(current)
     for name in PLOTLY_GET_MODULE + PLOTLY_CHECKS:
         importlib.import_module(name).get_module = whole
 
