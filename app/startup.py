@@ -15,6 +15,7 @@ a visitor who was moving then. They are imported once a run has ended and no run
 (`run_began()`, `run_ended()`: a pause); a page that shows a table before then imports them itself. A figure
 built meanwhile in another thread must not see a half-imported pandas: `plotly_sees_whole_modules()`.
 
+Streamlit's own once-per-process check before a first element is made here too (`streamlits_first_element_check`).
 The server's connections are also made to send at once (`switch_off_nagle()`), before it accepts any.
 
 Nothing here imports TensorFlow.
@@ -70,6 +71,9 @@ def _until_quiet() -> None:
 
 def _work() -> None:
     try:
+        t = time.perf_counter()
+        streamlits_first_element_check()  # first: the sooner, the fewer modules it looks through
+        timings["streamlit's check"] = time.perf_counter() - t
         for name in MODULES:
             t = time.perf_counter()
             importlib.import_module(name)
@@ -94,6 +98,22 @@ def _work() -> None:
         log.info("the tables' modules imported: %s", ", ".join(f"{k} {timings[k]:.2f} s" for k in LATER))
     except Exception:  # noqa: BLE001 - a page that shows a table imports them itself, and says what went wrong
         log.warning("importing the tables' modules failed; a page that shows a table does it instead", exc_info=True)
+
+
+def streamlits_first_element_check() -> None:
+    """Do the check Streamlit makes once per process, as the first element of any page is sent, here.
+
+    Streamlit 1.67 asks, before sending a process's first element, whether it runs in Python's interactive
+    prompt (`delta_generator._maybe_print_use_warning` -> `env_util.is_repl` -> `inspect.stack()`), and
+    `inspect` then looks up the file of every loaded module: 40-100 ms of the server's first run on the 2-core
+    development machine, spent before the page's scripts (the first element: app/scripts.py) reached the browser.
+    Under `streamlit run` it prints nothing; a later Streamlit without it is left alone.
+    """
+    from streamlit import delta_generator
+
+    check = getattr(delta_generator, "_maybe_print_use_warning", None)
+    if callable(check):
+        check()
 
 
 def begin() -> threading.Thread:

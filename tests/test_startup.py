@@ -70,6 +70,11 @@ def test_the_start_up_work_imports_the_first_runs_modules_and_lists_the_cache(ti
         out["modules"] = [m for m in startup.MODULES if m not in sys.modules]
         out["tensorflow"] = "tensorflow" in sys.modules
         out["timed"] = sorted(startup.timings)
+        from streamlit import delta_generator, env_util
+        asked = []
+        env_util.is_repl = lambda: asked.append(1) or False
+        delta_generator._maybe_print_use_warning()  # what the first element of the first run calls
+        out["asked"] = len(asked)
         listed = []
         real = cache.scan
         cache.scan = lambda store: listed.append(1) or real(store)
@@ -81,7 +86,8 @@ def test_the_start_up_work_imports_the_first_runs_modules_and_lists_the_cache(ti
     )
     assert out["waited_without_start"] is False and out["done"] is True
     assert out["modules"] == [] and out["tensorflow"] is False
-    assert out["timed"] == sorted([*startup_modules(), "cache"])
+    assert out["timed"] == sorted([*startup_modules(), "cache", "streamlit's check"])
+    assert out["asked"] == 0, "Streamlit's check before a process's first element was made at start-up"
     assert out["listed"] == 0, "the grid and the table were made at start-up"
     assert out["rows"] == 4 and len(out["grid"][0]) >= 2
 
@@ -108,12 +114,17 @@ def test_the_tables_modules_are_imported_once_runs_pause_after_the_first_not_bef
         startup._thread.join(60)
         out["after"] = later()
         out["timed"] = sorted(startup.timings)
+        from streamlit import delta_generator, env_util
+        asked = []
+        env_util.is_repl = lambda: asked.append(1) or False
+        delta_generator._maybe_print_use_warning()  # what the first element of the first run calls
+        out["asked"] = len(asked)
         """,
         tiny_cache,
     )
     assert out["before_a_run_ended"] == [] and out["while_runs_come"] == []
     assert out["after"] == list(startup_later())
-    assert out["timed"] == sorted([*startup_modules(), "cache", *startup_later()])
+    assert out["timed"] == sorted([*startup_modules(), "cache", "streamlit's check", *startup_later()])
 
 
 NODELAY_CHECK = """
