@@ -29,6 +29,9 @@ Measures, per page:
   drawn (every figure drawn and its run ended, stamped in the page as it happens: the target's number),
   to its first figure drawn (what bench/streamlit_floor.py times), and to the moment `_open` saw it
   settled (it waits 300 ms and polls: what this benchmark printed as the first page before 2026-12-07);
+  with --first-pages N, the first page of N fresh servers in all (median, worst, how many within the target,
+  which every one of them is held against: the number varies by 0.5 s from launch to launch on the 2-core
+  development machine);
   and, on a second fresh server, the first page opened OPENED_AFTER_S seconds after `streamlit run`
   (as a presenter starts the dashboard, then opens it), from opening to drawn; the server's memory
   after every page, and whether it loaded TensorFlow. How a redraw is detected: see INSTRUMENT below.
@@ -656,6 +659,25 @@ def _opened_later(b, cache: str, target: str, log: Path) -> dict:
         page.close()
 
 
+def _more_first_pages(b, cache: str, target: str, n: int, log: Path) -> list[float | None]:
+    """The first page (`_first_page`'s first_page_s) of `n` more fresh servers, each opened as it answers."""
+    from serve import serve
+
+    drawn: list[float | None] = []
+    for _ in range(n):
+        page = b.new_page(viewport={"width": 1280, "height": 720})
+        page.add_init_script(FIRST_FIGURE)
+        try:
+            wall0 = time.time()
+            with serve(cache, log=log) as (url, _):
+                problem = _open(page, url + target)
+                drawn.append(None if problem else _first_page(page, wall0).get("first_page_s"))
+        finally:
+            page.close()
+        time.sleep(1.0)  # the last server's exit settles before the next one starts
+    return drawn
+
+
 def _page_url(url: str, page: str, cell: tuple[float, float]) -> str:
     return f"{url}/{'' if page == 'overview' else page}?lambda_k={cell[0]!r}&lambda_a={cell[1]!r}"
 
@@ -686,8 +708,9 @@ def _lambda_k_slider(page):
     return named.first if named.count() else page.locator(SLIDER).first
 
 
-def browser_part(cache: str, state: dict, pages: list[str], moves: int, log: Path) -> dict:
-    """First page, then per page `moves` λ_k key presses timed to the redraw, then the server's memory."""
+def browser_part(cache: str, state: dict, pages: list[str], moves: int, log: Path, first_pages: int = 1) -> dict:
+    """First page, then per page `moves` λ_k key presses timed to the redraw, then the server's memory; then the
+    first page opened later, and the first page of `first_pages` - 1 more fresh servers."""
     import psutil
 
     from serve import browser, serve
@@ -722,6 +745,8 @@ def browser_part(cache: str, state: dict, pages: list[str], moves: int, log: Pat
             out["memory_mb"] = round(sum(p.memory_info().rss for p in procs) / 2**20)
             out["server_loaded_tensorflow"] = any("tensorflow" in m.path for p in procs for m in p.memory_maps())
         out |= _opened_later(b, cache, _page_url("", "overview", first_cell), log.with_suffix(".later.log"))
+        more = _more_first_pages(b, cache, _page_url("", "overview", first_cell), first_pages - 1, log)
+        out["first_pages_s"] = [out.get("first_page_s"), *more]
     if page_errors:
         out["page_errors"] = page_errors[:5]
     return out
@@ -882,6 +907,7 @@ def summarise(
     s["sidebar_map_kb"] = round(max(sidebar) / 1000, 1) if any(sidebar) else None
     browser = browser or {}
     s["first_page_s"] = browser.get("first_page_s")
+    s["first_pages_s"] = browser.get("first_pages_s") or [s["first_page_s"]]
     s["first_figure_s"] = browser.get("first_figure_s")
     s["first_page_settled_s"] = browser.get("first_page_settled_s")
     s["opened_later_first_page_s"] = browser.get("opened_later_first_page_s")
@@ -921,7 +947,7 @@ def summarise(
                 for page, v in s["browser_redraw_p90_ms"].items()
             ]
         ),
-        "first_page": _le(s["first_page_s"], TARGETS["first_page_s"]),
+        "first_page": _all_met([_le(v, TARGETS["first_page_s"]) for v in s["first_pages_s"]]),  # every launch
         "figure_size": _all_met([_le(v, TARGETS["figure_kb"]) for v in s["largest_figure_kb"].values()]),
         "stroke_p90": _le(stroke_p90, TARGETS["stroke_p90_ms"]),
     }
@@ -992,6 +1018,16 @@ def print_report(s: dict, pages: list[str], reruns: dict, bpages: dict) -> None:
         f"server memory after every page: {_dash(s['memory_mb'])} MB; "
         f"server loaded TensorFlow: {s['server_loaded_tensorflow']}; sidebar map: {s['sidebar_map_kb']} KB"
     )
+    firsts = s["first_pages_s"]
+    if len(firsts) > 1:
+        got = sorted(v for v in firsts if v is not None)
+        within = sum(v <= TARGETS["first_page_s"] for v in got)
+        print(
+            f"first page of {len(firsts)} fresh servers (opened as each answers): "
+            + (f"median {statistics.median(got):.2f} s, worst {got[-1]:.2f} s, " if got else "")
+            + f"{within} of {len(firsts)} within {TARGETS['first_page_s']:g} s "
+            f"(runs: {', '.join(_dash(v) for v in firsts)})"
+        )
     runs = ", ".join(f"{x:.2f}" for x in s["reference_runs_s"])
     print(
         f"reference workload (one numpy epoch of the autoencoder, 1 thread): {s['reference_s']} s, "
@@ -1009,6 +1045,9 @@ def main() -> None:
     ap.add_argument("--changes", type=int, default=20, help="λ_k changes per page on the server (and per control)")
     ap.add_argument("--browser-moves", type=int, default=10, help="λ_k key presses per page in Chromium")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium parts")
+    ap.add_argument(
+        "--first-pages", type=int, default=1, help="fresh servers whose first page is timed (each about 6 s)"
+    )
     ap.add_argument("--pages", help=f"comma-separated subset of {','.join([*PAGES, STROKE_PAGE])}")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)  # internal: one measurement in a fresh process
     args = ap.parse_args()
@@ -1051,7 +1090,8 @@ def main() -> None:
     if not args.no_browser:
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                browser = browser_part(cache, state, pages, args.browser_moves, Path(tmp) / "streamlit.log")
+                log_file = Path(tmp) / "streamlit.log"
+                browser = browser_part(cache, state, pages, args.browser_moves, log_file, max(1, args.first_pages))
             except Exception as e:  # noqa: BLE001 - the server side is still measured
                 browser = {"skipped": f"{type(e).__name__}: {str(e)[:300]}"}
         if "skipped" in browser:
