@@ -13,7 +13,8 @@
   waits until the server's first run has got that far, and the elements of the first page (its figures
   too) then wait for a row of small fetches the server answers slowly while it runs. The preload asks
   for them at once (`ELEMENTS`), in the time the server spends on its first run: the same files that
-  Streamlit would import, loaded and evaluated once.
+  Streamlit would import, loaded and evaluated once. (Served by the launcher, the page starts them sooner
+  still, and so that no element waits for its code: app/serving.py.)
 * redraw.js: draws a move's new figures one per frame, the first in sight at once, the others in sight
   next and those below the fold last, so that the figure a visitor looks at is shown without waiting
   for the rest. (The figures themselves are drawn in place: app.chrome.FIGURE, presentation/figure.js.)
