@@ -76,7 +76,7 @@ def _app_static_served() -> bool:
 def _file_under(root: Path, rel: str) -> Path | None:
     """`root`/`rel` if `rel` is made of plain names (no "..", no hidden file) and names a file there; else None."""
     parts = rel.split("/")
-    if not parts or not all(PLAIN_NAME.match(p) for p in parts):
+    if not all(PLAIN_NAME.match(p) for p in parts):
         return None
     path = root.joinpath(*parts)
     try:

@@ -642,38 +642,38 @@ def _first_page(page, wall0: float) -> dict:
     return out
 
 
-def _opened_later(b, cache: str, target: str, log: Path) -> dict:
-    """A fresh server's first page opened OPENED_AFTER_S after `streamlit run`: from opening to drawn."""
+def _fresh_first_page(b, cache: str, target: str, log: Path, opened_after_s: float = 0.0) -> dict:
+    """A fresh server's first page (`_first_page`'s stamps, and "problem" if it shows no figure): opened as the
+    server answers, timed from `streamlit run`; or opened `opened_after_s` later, timed from opening."""
     from serve import serve
 
     page = b.new_page(viewport={"width": 1280, "height": 720})
     page.add_init_script(FIRST_FIGURE)
     try:
+        wall0 = time.time()
         with serve(cache, log=log) as (url, _):
-            time.sleep(OPENED_AFTER_S)
-            wall0 = time.time()
+            if opened_after_s:
+                time.sleep(opened_after_s)
+                wall0 = time.time()
             problem = _open(page, url + target)
             got = _first_page(page, wall0)
-        return {"opened_later_" + k: v for k, v in got.items()} | ({"opened_later_problem": problem} if problem else {})
+        return got | ({"problem": problem} if problem else {})
     finally:
         page.close()
 
 
+def _opened_later(b, cache: str, target: str, log: Path) -> dict:
+    """A fresh server's first page opened OPENED_AFTER_S after `streamlit run`: from opening to drawn."""
+    got = _fresh_first_page(b, cache, target, log, OPENED_AFTER_S)
+    return {"opened_later_" + k: v for k, v in got.items()}
+
+
 def _more_first_pages(b, cache: str, target: str, n: int, log: Path) -> list[float | None]:
     """The first page (`_first_page`'s first_page_s) of `n` more fresh servers, each opened as it answers."""
-    from serve import serve
-
     drawn: list[float | None] = []
     for _ in range(n):
-        page = b.new_page(viewport={"width": 1280, "height": 720})
-        page.add_init_script(FIRST_FIGURE)
-        try:
-            wall0 = time.time()
-            with serve(cache, log=log) as (url, _):
-                problem = _open(page, url + target)
-                drawn.append(None if problem else _first_page(page, wall0).get("first_page_s"))
-        finally:
-            page.close()
+        got = _fresh_first_page(b, cache, target, log)
+        drawn.append(None if "problem" in got else got.get("first_page_s"))
         time.sleep(1.0)  # the last server's exit settles before the next one starts
     return drawn
 
